@@ -1,0 +1,181 @@
+// webrtccall-signaling: the signaling server. Options, logging, signals and
+// the main loop; the work is in Server.
+#include "server.hpp"
+
+#include <glib-unix.h>
+#include <sys/resource.h>
+
+#include <cstdio>
+#include <cstdlib>
+
+using webrtccall::server::Server;
+using webrtccall::server::ServerOptions;
+
+namespace {
+
+// Lets the server hold as many sockets as the system allows: the soft limit
+// (often 1024) is far below --max-connections.
+void raise_open_files_limit() {
+  struct rlimit limit {};
+  if (getrlimit(RLIMIT_NOFILE, &limit) == 0 && limit.rlim_cur < limit.rlim_max) {
+    limit.rlim_cur = limit.rlim_max;
+    if (setrlimit(RLIMIT_NOFILE, &limit) != 0)
+      g_warning("cannot raise the open-files limit to %lu", (unsigned long)limit.rlim_max);
+  }
+}
+
+bool parse_options(int argc, char **argv, ServerOptions &options, bool &verbose) {
+  g_autofree char *host = nullptr;
+  g_autofree char *web_root = nullptr;
+  int port = options.port;
+  gboolean greeting = FALSE, no_presence = FALSE, show_version = FALSE, verbose_flag = FALSE;
+  auto &limits = options.limits;
+  int max_message_bytes = int(limits.max_message_bytes);
+  int rate = int(limits.messages_per_second), burst = int(limits.message_burst);
+  int max_connections = int(limits.max_connections);
+  int per_address = int(limits.max_connections_per_address);
+  int handshake = int(limits.handshake_timeout_seconds);
+  int keepalive_interval = int(limits.keepalive_interval_seconds);
+  int keepalive_timeout = int(limits.keepalive_timeout_seconds);
+
+  GOptionEntry entries[] = {
+      {"host", 0, 0, G_OPTION_ARG_STRING, &host,
+       "IP address to listen on (default: every interface)", "ADDRESS"},
+      {"port", 'p', 0, G_OPTION_ARG_INT, &port, "TCP port (default 9090; 0 picks a free one)",
+       "PORT"},
+      {"web-root", 0, 0, G_OPTION_ARG_FILENAME, &web_root,
+       "Folder whose files are served over HTTP (default: none)", "DIR"},
+      {"greeting", 0, 0, G_OPTION_ARG_NONE, &greeting,
+       "Send the tutorial server's \"Hello world\" text to every new connection", nullptr},
+      {"no-presence", 0, 0, G_OPTION_ARG_NONE, &no_presence,
+       "Refuse presence requests (the list of online users)", nullptr},
+      {"max-message-bytes", 0, 0, G_OPTION_ARG_INT, &max_message_bytes,
+       "Largest message, summed over its fragments (default 65536)", "BYTES"},
+      {"max-message-rate", 0, 0, G_OPTION_ARG_INT, &rate,
+       "Messages a second one connection may send, sustained (default 50)", "N"},
+      {"message-burst", 0, 0, G_OPTION_ARG_INT, &burst,
+       "Messages one connection may send at once (default 200)", "N"},
+      {"max-connections", 0, 0, G_OPTION_ARG_INT, &max_connections,
+       "Open TCP connections in all (default 10000)", "N"},
+      {"max-connections-per-address", 0, 0, G_OPTION_ARG_INT, &per_address,
+       "Open TCP connections from one IP address (default 256)", "N"},
+      {"handshake-timeout", 0, 0, G_OPTION_ARG_INT, &handshake,
+       "Seconds a connection may take to become a WebSocket or finish an HTTP request "
+       "(default 10; 0: no limit)",
+       "S"},
+      {"keepalive-interval", 0, 0, G_OPTION_ARG_INT, &keepalive_interval,
+       "Seconds between pings (default 15; 0: no pings)", "S"},
+      {"keepalive-timeout", 0, 0, G_OPTION_ARG_INT, &keepalive_timeout,
+       "Seconds without a pong or message before a client is dropped and its name released "
+       "(default 45; 0: never)",
+       "S"},
+      {"verbose", 'v', 0, G_OPTION_ARG_NONE, &verbose_flag,
+       "Log logins, calls and every message", nullptr},
+      {"version", 0, 0, G_OPTION_ARG_NONE, &show_version, "Print the version and exit", nullptr},
+      {},
+  };
+  g_autoptr(GOptionContext) context = g_option_context_new("- WebRTC signaling server");
+  g_option_context_set_summary(
+      context, "Relays login, offer, answer, candidate and leave messages between WebRTC peers\n"
+               "over WebSocket, compatible with the tutorial's protocol (docs/protocol.md).\n"
+               "Once listening, prints a URL clients can connect to as its first line.");
+  g_option_context_add_main_entries(context, entries, nullptr);
+  g_autoptr(GError) error = nullptr;
+  if (!g_option_context_parse(context, &argc, &argv, &error)) {
+    g_printerr("webrtccall-signaling: %s\nTry --help.\n", error->message);
+    return false;
+  }
+  if (show_version) {
+    g_print("webrtccall-signaling %s\n", WEBRTCCALL_VERSION);
+    std::exit(0);
+  }
+  struct {
+    const char *name;
+    int value, min, max;
+  } checks[] = {
+      {"--port", port, 0, 65535},
+      {"--max-message-bytes", max_message_bytes, 256, 16 * 1024 * 1024},
+      {"--max-message-rate", rate, 1, 1000000},
+      {"--message-burst", burst, 1, 1000000},
+      {"--max-connections", max_connections, 1, 1000000},
+      {"--max-connections-per-address", per_address, 1, 1000000},
+      {"--handshake-timeout", handshake, 0, 3600},
+      {"--keepalive-interval", keepalive_interval, 0, 3600},
+      {"--keepalive-timeout", keepalive_timeout, 0, 86400},
+  };
+  for (const auto &check : checks) {
+    if (check.value < check.min || check.value > check.max) {
+      g_printerr("webrtccall-signaling: %s must be from %d to %d\n", check.name, check.min,
+                 check.max);
+      return false;
+    }
+  }
+  if (host)
+    options.host = host;
+  if (web_root)
+    options.web_root = web_root;
+  options.port = guint16(port);
+  options.greeting = greeting;
+  options.presence = !no_presence;
+  limits.max_message_bytes = std::size_t(max_message_bytes);
+  limits.messages_per_second = unsigned(rate);
+  limits.message_burst = unsigned(burst);
+  limits.max_connections = unsigned(max_connections);
+  limits.max_connections_per_address = unsigned(per_address);
+  limits.handshake_timeout_seconds = unsigned(handshake);
+  limits.keepalive_interval_seconds = unsigned(keepalive_interval);
+  limits.keepalive_timeout_seconds = unsigned(keepalive_timeout);
+  verbose = verbose_flag;
+  return true;
+}
+
+} // namespace
+
+int main(int argc, char **argv) {
+  ServerOptions options;
+  bool verbose = false;
+  if (!parse_options(argc, argv, options, verbose))
+    return 2;
+
+  // stdout carries the URL line only; every log line goes to stderr.
+  g_log_writer_default_set_use_stderr(TRUE);
+  if (verbose)
+    g_log_set_debug_enabled(TRUE);
+  raise_open_files_limit();
+
+  Server server(options);
+  g_autoptr(GError) error = nullptr;
+  if (!server.start(&error)) {
+    g_printerr("webrtccall-signaling: cannot listen on %s port %u: %s\n",
+               options.host.empty() ? "every interface" : options.host.c_str(), options.port,
+               error->message);
+    return 1;
+  }
+  std::printf("%s\n", server.url().c_str());
+  std::fflush(stdout);
+  g_info("listening on %s port %u", options.host.empty() ? "every interface" : options.host.c_str(),
+         server.port());
+
+  g_autoptr(GMainLoop) loop = g_main_loop_new(nullptr, FALSE);
+  struct StopState {
+    Server *server;
+    GMainLoop *loop;
+    bool stopping = false;
+  } state{&server, loop};
+  auto on_signal = +[](gpointer data) -> gboolean {
+    auto *state = static_cast<StopState *>(data);
+    if (!state->stopping) {
+      state->stopping = true;
+      g_info("stopping: telling peers in calls, closing connections");
+      state->server->stop([loop = state->loop] { g_main_loop_quit(loop); });
+    }
+    return G_SOURCE_CONTINUE;
+  };
+  guint sigint = g_unix_signal_add(SIGINT, on_signal, &state);
+  guint sigterm = g_unix_signal_add(SIGTERM, on_signal, &state);
+  g_main_loop_run(loop);
+  g_source_remove(sigint);
+  g_source_remove(sigterm);
+  g_info("stopped");
+  return 0;
+}

@@ -1,0 +1,86 @@
+#include "registry.hpp"
+
+#include <algorithm>
+
+namespace webrtccall::server {
+
+bool Registry::log_in(ConnectionId connection, const std::string &name) {
+  if (by_name_.count(name) || sessions_.count(connection))
+    return false;
+  by_name_.emplace(name, connection);
+  sessions_.emplace(connection, Session{name});
+  return true;
+}
+
+void Registry::log_out(ConnectionId connection) {
+  auto it = sessions_.find(connection);
+  if (it == sessions_.end())
+    return;
+  by_name_.erase(it->second.name);
+  sessions_.erase(it);
+  presence_subscribers_.erase(connection);
+}
+
+Session *Registry::session(ConnectionId connection) {
+  auto it = sessions_.find(connection);
+  return it == sessions_.end() ? nullptr : &it->second;
+}
+
+const Session *Registry::session(ConnectionId connection) const {
+  auto it = sessions_.find(connection);
+  return it == sessions_.end() ? nullptr : &it->second;
+}
+
+std::optional<ConnectionId> Registry::find(std::string_view name) const {
+  auto it = by_name_.find(std::string(name));
+  if (it == by_name_.end())
+    return std::nullopt;
+  return it->second;
+}
+
+void Registry::start_call(ConnectionId caller, ConnectionId callee) {
+  Session &a = sessions_.at(caller);
+  Session &b = sessions_.at(callee);
+  a.state = CallState::kCalling;
+  a.peer = callee;
+  b.state = CallState::kRinging;
+  b.peer = caller;
+}
+
+void Registry::establish(ConnectionId a, ConnectionId b) {
+  sessions_.at(a).state = CallState::kInCall;
+  sessions_.at(b).state = CallState::kInCall;
+}
+
+std::optional<ConnectionId> Registry::end_call(ConnectionId connection) {
+  Session *self = session(connection);
+  if (!self || self->peer == 0)
+    return std::nullopt;
+  ConnectionId peer = self->peer;
+  self->peer = 0;
+  self->state = CallState::kIdle;
+  if (Session *other = session(peer); other && other->peer == connection) {
+    other->peer = 0;
+    other->state = CallState::kIdle;
+  }
+  return peer;
+}
+
+std::vector<std::string> Registry::names() const {
+  std::vector<std::string> result;
+  result.reserve(by_name_.size());
+  for (const auto &[name, connection] : by_name_)
+    result.push_back(name);
+  std::sort(result.begin(), result.end());
+  return result;
+}
+
+std::vector<std::pair<ConnectionId, ConnectionId>> Registry::links() const {
+  std::vector<std::pair<ConnectionId, ConnectionId>> result;
+  for (const auto &[connection, session] : sessions_)
+    if (session.peer != 0)
+      result.emplace_back(connection, session.peer);
+  return result;
+}
+
+} // namespace webrtccall::server

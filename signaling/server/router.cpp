@@ -1,0 +1,226 @@
+#include "router.hpp"
+
+#include "protocol/limits.hpp"
+
+#include <glib.h>
+
+namespace webrtccall::server {
+
+using namespace protocol;
+
+namespace {
+
+// A name fit to quote back in a reply or a log line; an invalid one (a
+// megabyte, control characters) is never echoed.
+std::string quoted(const std::string &name) {
+  if (name_problem(name))
+    return "that user";
+  return "\"" + name + "\"";
+}
+
+} // namespace
+
+void Router::received(ConnectionId from, const ClientMessage &message) {
+  if (!std::holds_alternative<Login>(message) && !registry_.session(from)) {
+    send_error(from, ErrorCode::kNotLoggedIn,
+               "Log in first: \"" + std::string(type_name(message)) + "\" needs a user name");
+    return;
+  }
+  std::visit([this, from](const auto &m) { handle(from, m); }, message);
+}
+
+void Router::refused(ConnectionId from, const ParseError &error) {
+  g_message("connection %" G_GUINT64_FORMAT ": refused a message: %s", from,
+            error.message.c_str());
+  // A refused login is still a login reply, so the tutorial's client shows it.
+  if (error.type == "login") {
+    outbox_.send(from, LoginResult{false, error.code, error.message, kProtocolVersion});
+    return;
+  }
+  send_error(from, error.code, error.message, name_problem(error.name) ? "" : error.name);
+}
+
+void Router::handle(ConnectionId from, const Login &message) {
+  if (const Session *self = registry_.session(from)) {
+    std::string text = "Already logged in as " + quoted(self->name) + " on this connection";
+    g_message("connection %" G_GUINT64_FORMAT ": %s", from, text.c_str());
+    outbox_.send(from, LoginResult{false, ErrorCode::kAlreadyLoggedIn, text, kProtocolVersion});
+    return;
+  }
+  if (auto problem = name_problem(message.name)) {
+    std::string text = "The user name " + *problem;
+    g_message("connection %" G_GUINT64_FORMAT ": login refused: %s", from, text.c_str());
+    outbox_.send(from, LoginResult{false, ErrorCode::kInvalidName, text, kProtocolVersion});
+    return;
+  }
+  if (!registry_.log_in(from, message.name)) {
+    std::string text = "The name \"" + message.name + "\" is taken; choose another";
+    g_message("connection %" G_GUINT64_FORMAT ": login refused: %s", from, text.c_str());
+    outbox_.send(from, LoginResult{false, ErrorCode::kNameTaken, text, kProtocolVersion});
+    return;
+  }
+  g_info("connection %" G_GUINT64_FORMAT ": logged in as \"%s\"", from, message.name.c_str());
+  outbox_.send(from, LoginResult{true, std::nullopt, {}, kProtocolVersion});
+  broadcast_presence(Presence{std::nullopt, message.name, {}}, from);
+}
+
+void Router::handle(ConnectionId from, const Offer &message) {
+  ConnectionId callee = addressee(from, message.name);
+  if (!callee)
+    return;
+  Session &caller = *registry_.session(from);
+  Session &other = *registry_.session(callee);
+  if (callee == from) {
+    send_error(from, ErrorCode::kSelfCall, "You cannot call yourself", message.name);
+    return;
+  }
+  if (caller.peer == callee) {
+    // The callee offering back instead of answering: the offers crossed.
+    if (caller.state == CallState::kRinging) {
+      send_error(from, ErrorCode::kBusy,
+                 quoted(message.name) + " is calling you: answer or leave that call first",
+                 message.name);
+      return;
+    }
+    // A new offer to the same peer: renegotiation, or a repeated offer.
+    outbox_.send(callee, Offer{caller.name, message.offer});
+    return;
+  }
+  if (caller.peer != 0) {
+    const Session *current = registry_.session(caller.peer);
+    send_error(from, ErrorCode::kInCall,
+               "You are in a call with " + quoted(current ? current->name : "") +
+                   ": leave it before calling someone else",
+               message.name);
+    return;
+  }
+  if (other.peer != 0) {
+    g_info("\"%s\" called \"%s\", who is busy", caller.name.c_str(), other.name.c_str());
+    send_error(from, ErrorCode::kBusy, quoted(message.name) + " is in another call",
+               message.name);
+    return;
+  }
+  registry_.start_call(from, callee);
+  g_info("\"%s\" is calling \"%s\"", caller.name.c_str(), other.name.c_str());
+  outbox_.send(callee, Offer{caller.name, message.offer});
+}
+
+void Router::handle(ConnectionId from, const Answer &message) {
+  ConnectionId caller = addressee(from, message.name);
+  if (!caller)
+    return;
+  Session &self = *registry_.session(from);
+  bool answers_offer = self.peer == caller && self.state == CallState::kRinging;
+  bool renegotiates = self.peer == caller && self.state == CallState::kInCall;
+  if (!answers_offer && !renegotiates) {
+    refuse_outside_call(from, "an answer", message.name);
+    return;
+  }
+  if (answers_offer) {
+    registry_.establish(from, caller);
+    g_info("\"%s\" answered \"%s\"", self.name.c_str(), message.name.c_str());
+  }
+  outbox_.send(caller, Answer{self.name, message.answer});
+}
+
+void Router::handle(ConnectionId from, const Candidate &message) {
+  ConnectionId peer = addressee(from, message.name);
+  if (!peer)
+    return;
+  const Session &self = *registry_.session(from);
+  // Pending or established, in either direction: both are parties to the call.
+  if (self.peer != peer) {
+    refuse_outside_call(from, "a candidate", message.name);
+    return;
+  }
+  outbox_.send(peer, Candidate{self.name, message.candidate});
+}
+
+void Router::handle(ConnectionId from, const Leave &message) {
+  Session &self = *registry_.session(from);
+  ConnectionId peer = self.peer;
+  // The tutorial's client names its peer; without a name, the current call ends.
+  if (!message.name.empty()) {
+    peer = addressee(from, message.name);
+    if (!peer)
+      return;
+    if (self.peer != peer) {
+      refuse_outside_call(from, "leave", message.name);
+      return;
+    }
+  } else if (peer == 0) {
+    send_error(from, ErrorCode::kNotInCall, "You are not in a call");
+    return;
+  }
+  std::string sender = self.name;
+  registry_.end_call(from);
+  LeaveReason reason = message.reason.value_or(LeaveReason::kHangup);
+  g_info("\"%s\" left the call (%s)", sender.c_str(), std::string(to_string(reason)).c_str());
+  outbox_.send(peer, Leave{sender, reason});
+}
+
+void Router::handle(ConnectionId from, const Presence &) {
+  if (!options_.presence) {
+    send_error(from, ErrorCode::kUnknownType,
+               "Command not found: presence (this server has presence turned off)");
+    return;
+  }
+  registry_.subscribe_presence(from);
+  outbox_.send(from, Presence{registry_.names(), {}, {}});
+}
+
+void Router::disconnected(ConnectionId connection) {
+  const Session *self = registry_.session(connection);
+  if (!self)
+    return;
+  std::string name = self->name;
+  if (auto peer = registry_.end_call(connection)) {
+    g_info("\"%s\" went away during a call", name.c_str());
+    outbox_.send(*peer, Leave{name, LeaveReason::kGone});
+  }
+  registry_.log_out(connection);
+  g_info("connection %" G_GUINT64_FORMAT ": \"%s\" logged out", connection, name.c_str());
+  broadcast_presence(Presence{std::nullopt, {}, name}, connection);
+}
+
+void Router::shutdown() {
+  auto links = registry_.links(); // ending calls changes the registry
+  for (const auto &[id, peer] : links)
+    if (const Session *other = registry_.session(peer))
+      outbox_.send(id, Leave{other->name, LeaveReason::kGone});
+  for (const auto &[id, peer] : links)
+    registry_.end_call(id);
+}
+
+void Router::send_error(ConnectionId to, ErrorCode code, std::string message,
+                        const std::string &name) {
+  outbox_.send(to, Error{std::move(message), code, name_problem(name) ? "" : name});
+}
+
+ConnectionId Router::addressee(ConnectionId from, const std::string &name) {
+  if (auto found = registry_.find(name))
+    return *found;
+  g_message("connection %" G_GUINT64_FORMAT ": no user %s", from, quoted(name).c_str());
+  send_error(from, ErrorCode::kUnknownUser, "User " + quoted(name) + " is not logged in", name);
+  return 0;
+}
+
+void Router::refuse_outside_call(ConnectionId from, std::string_view what,
+                                 const std::string &name) {
+  g_message("connection %" G_GUINT64_FORMAT ": refused %.*s outside a call", from,
+            int(what.size()), what.data());
+  send_error(from, ErrorCode::kNotInCall,
+             "You are not in a call with " + quoted(name) + ": " + std::string(what) +
+                 " is refused",
+             name);
+}
+
+void Router::broadcast_presence(const Presence &change, ConnectionId except) {
+  if (!options_.presence)
+    return;
+  for (ConnectionId subscriber : registry_.presence_subscribers())
+    if (subscriber != except)
+      outbox_.send(subscriber, change);
+}
+
+} // namespace webrtccall::server

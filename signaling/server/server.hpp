@@ -1,0 +1,91 @@
+// The signaling server: accepts TCP connections itself (so it can count and
+// time them), hands them to a SoupServer for HTTP, upgrades WebSockets into
+// Connections and routes their messages through the Router.
+//
+// Everything runs on the thread-default main context of the thread that
+// calls start(): libsoup objects are not thread-safe.
+#pragma once
+
+#include "common/gobject_ptr.hpp"
+#include "connection.hpp"
+#include "limits.hpp"
+#include "router.hpp"
+
+#include <gio/gio.h>
+#include <libsoup/soup.h>
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <unordered_map>
+
+namespace webrtccall::server {
+
+struct ServerOptions {
+  std::string host;     // empty: every interface, as the tutorial's server
+  guint16 port = 9090;  // 0: any free port
+  std::string web_root; // empty: serve no files
+  bool greeting = false; // send the tutorial's "Hello world" on connect
+  bool presence = true;
+  Limits limits;
+};
+
+class Server final : public Outbox, public ConnectionOwner {
+public:
+  explicit Server(ServerOptions options);
+  ~Server() override;
+  Server(const Server &) = delete;
+  Server &operator=(const Server &) = delete;
+
+  bool start(GError **error);
+  // A URL a client on this machine can connect to, e.g. ws://127.0.0.1:9090/.
+  std::string url() const;
+  guint16 port() const { return port_; }
+
+  // Tells everyone in a call that the peer is gone, closes every socket
+  // cleanly, stops listening, then calls `done` (at the latest after a grace
+  // period for clients that do not answer the close).
+  void stop(std::function<void()> done);
+
+  std::size_t connection_count() const { return connections_.size(); }
+  const Registry &registry() const { return router_.registry(); }
+
+private:
+  struct Accepted; // one TCP connection, from accept to finalize
+
+  // Outbox
+  void send(ConnectionId to, const protocol::ServerMessage &message) override;
+  // ConnectionOwner
+  void on_text(Connection &connection, std::string_view text) override;
+  void on_gone(Connection &connection) override;
+  void on_closed(Connection &connection) override;
+
+  static gboolean on_incoming(GSocketService *service, GSocketConnection *socket,
+                              GObject *source, gpointer self);
+  static void on_request(SoupServer *soup, SoupServerMessage *message, const char *path,
+                         GHashTable *query, gpointer self);
+  static void on_upgrade_written(SoupServerMessage *message, gpointer self);
+  static void on_socket_finalized(gpointer accepted, GObject *socket);
+  static gboolean on_handshake_deadline(gpointer accepted);
+
+  void upgrade(SoupServerMessage *message);
+  void serve_health(SoupServerMessage *message);
+  void serve_file(SoupServerMessage *message, const char *path);
+  void forget(Accepted *accepted);
+  void finish_stop();
+
+  ServerOptions options_;
+  Router router_;
+  GObjectPtr<SoupServer> soup_;
+  GObjectPtr<GSocketService> service_;
+  guint16 port_ = 0;
+  ConnectionId next_id_ = 1;
+  std::unordered_map<ConnectionId, std::unique_ptr<Connection>> connections_;
+  std::unordered_map<GSocketConnection *, std::unique_ptr<Accepted>> accepted_; // weak refs
+  std::unordered_map<std::string, Accepted *> accepted_by_peer_; // "ip:port" -> entry
+  std::unordered_map<std::string, unsigned> per_address_;        // "ip" -> open connections
+  std::function<void()> stop_done_;
+  GSourcePtr stop_deadline_;
+};
+
+} // namespace webrtccall::server

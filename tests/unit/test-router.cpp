@@ -1,0 +1,476 @@
+// The router's call-state rules, without sockets: messages in, sends out.
+#include "protocol/serialize.hpp"
+#include "router.hpp"
+
+#include <glib.h>
+
+#include <deque>
+#include <set>
+#include <string>
+
+using namespace webrtccall::protocol;
+using namespace webrtccall::server;
+
+namespace {
+
+constexpr ConnectionId kAlice = 1, kBob = 2, kCarol = 3, kDave = 4;
+
+class RecordingOutbox : public Outbox {
+public:
+  void send(ConnectionId to, const ServerMessage &message) override {
+    sent.emplace_back(to, serialize(message));
+  }
+  std::deque<std::pair<ConnectionId, std::string>> sent;
+};
+
+struct Fixture {
+  RecordingOutbox outbox;
+  Router router{outbox, RouterOptions{true}};
+
+  void log_in(ConnectionId id, const std::string &name) {
+    router.received(id, Login{name});
+    expect(id, R"({"type":"login","success":true,"protocol":2})");
+  }
+
+  // The next message sent must go to `to` and be exactly `json`.
+  void expect(ConnectionId to, const std::string &json) {
+    if (outbox.sent.empty())
+      g_error("expected %s to connection %" G_GUINT64_FORMAT ", nothing was sent", json.c_str(),
+              to);
+    auto [id, text] = outbox.sent.front();
+    outbox.sent.pop_front();
+    if (id != to || text != json)
+      g_error("expected to %" G_GUINT64_FORMAT ": %s\n     sent to %" G_GUINT64_FORMAT ": %s", to,
+              json.c_str(), id, text.c_str());
+  }
+
+  // The next message must be an error to `to` with this code.
+  void expect_error(ConnectionId to, ErrorCode code) {
+    if (outbox.sent.empty())
+      g_error("expected an error %s, nothing was sent", std::string(to_string(code)).c_str());
+    auto [id, text] = outbox.sent.front();
+    outbox.sent.pop_front();
+    std::string needle = "\"code\":\"" + std::string(to_string(code)) + "\"";
+    if (id != to || text.find("\"type\":\"error\"") == std::string::npos ||
+        text.find(needle) == std::string::npos)
+      g_error("expected error %s to %" G_GUINT64_FORMAT ", sent to %" G_GUINT64_FORMAT ": %s",
+              needle.c_str(), to, id, text.c_str());
+  }
+
+  void expect_nothing() {
+    if (!outbox.sent.empty())
+      g_error("expected nothing more, sent to %" G_GUINT64_FORMAT ": %s",
+              outbox.sent.front().first, outbox.sent.front().second.c_str());
+  }
+
+  CallState state(ConnectionId id) { return router.registry().session(id)->state; }
+
+  // alice calls bob and bob answers.
+  void establish_alice_bob() {
+    router.received(kAlice, Offer{"bob", {"offer", "v=0 a"}});
+    expect(kBob, R"({"type":"offer","offer":{"type":"offer","sdp":"v=0 a"},"name":"alice"})");
+    router.received(kBob, Answer{"alice", {"answer", "v=0 b"}});
+    expect(kAlice, R"({"type":"answer","answer":{"type":"answer","sdp":"v=0 b"},"name":"bob"})");
+  }
+};
+
+using Test = void (*)(Fixture &);
+
+void setup(Fixture *f, gconstpointer) {
+  new (f) Fixture();
+  f->log_in(kAlice, "alice");
+  f->log_in(kBob, "bob");
+  f->log_in(kCarol, "carol");
+}
+
+void teardown(Fixture *f, gconstpointer) {
+  f->expect_nothing();
+  f->~Fixture();
+}
+
+const IceCandidate kCandidate{"candidate:1 1 udp 1 127.0.0.1 9 typ host", "0", 0, std::nullopt};
+const char *kCandidateJson =
+    R"("candidate":{"candidate":"candidate:1 1 udp 1 127.0.0.1 9 typ host","sdpMid":"0","sdpMLineIndex":0})";
+
+// --- login
+
+void login_taken_name_is_refused(Fixture &f) {
+  f.router.received(kDave, Login{"alice"});
+  f.expect(kDave, R"({"type":"login","success":false,"code":"name-taken","message":"The name \"alice\" is taken; choose another","protocol":2})");
+}
+
+void login_invalid_names_are_refused(Fixture &f) {
+  for (std::string name : {std::string(), std::string(" x"), std::string("a\nb"),
+                           std::string(65, 'x'), std::string(1 << 20, 'x')}) {
+    f.router.received(kDave, Login{name});
+    auto [id, text] = f.outbox.sent.front();
+    f.outbox.sent.pop_front();
+    g_assert_cmpuint(id, ==, kDave);
+    g_assert_true(text.rfind(R"({"type":"login","success":false,"code":"invalid-name")", 0) == 0);
+    g_assert_cmpuint(text.size(), <, 300); // the name is never echoed
+  }
+  g_assert_null(f.router.registry().session(kDave));
+}
+
+void login_proto_names_work(Fixture &f) {
+  f.log_in(kDave, "__proto__");
+  f.router.received(kAlice, Offer{"__proto__", {"offer", "v=0"}});
+  f.expect(kDave, R"({"type":"offer","offer":{"type":"offer","sdp":"v=0"},"name":"alice"})");
+  f.router.received(kDave, Answer{"alice", {"answer", "v=0"}});
+  f.expect(kAlice, R"({"type":"answer","answer":{"type":"answer","sdp":"v=0"},"name":"__proto__"})");
+  f.router.disconnected(kDave);
+  f.expect(kAlice, R"({"type":"leave","name":"__proto__","reason":"gone"})");
+  f.log_in(kDave + 1, "constructor");
+}
+
+void login_second_on_one_connection_is_refused(Fixture &f) {
+  f.router.received(kAlice, Login{"alice2"});
+  f.expect(kAlice, R"({"type":"login","success":false,"code":"already-logged-in","message":"Already logged in as \"alice\" on this connection","protocol":2})");
+  // The first name stays bound to the connection; the second is not taken.
+  g_assert_true(f.router.registry().find("alice") == std::optional<ConnectionId>(kAlice));
+  g_assert_false(f.router.registry().find("alice2").has_value());
+  f.log_in(kDave, "alice2");
+}
+
+void login_name_is_released_on_disconnect(Fixture &f) {
+  f.router.disconnected(kAlice);
+  f.router.disconnected(kAlice); // idempotent
+  f.log_in(kDave, "alice");
+}
+
+void before_login_everything_is_refused(Fixture &f) {
+  ClientMessage messages[] = {Offer{"bob", {"offer", "v=0"}}, Answer{"bob", {"answer", "v=0"}},
+                              Candidate{"bob", kCandidate}, Leave{"bob", std::nullopt},
+                              Presence{}};
+  for (const auto &message : messages) {
+    f.router.received(kDave, message);
+    f.expect_error(kDave, ErrorCode::kNotLoggedIn);
+  }
+}
+
+void refused_login_frame_gets_login_reply(Fixture &f) {
+  f.router.refused(kDave, ParseError{ErrorCode::kBadField, "\"name\" must be a string", "login", {}});
+  f.expect(kDave, R"({"type":"login","success":false,"code":"bad-field","message":"\"name\" must be a string","protocol":2})");
+  f.router.refused(kDave, ParseError{ErrorCode::kUnknownType, "Command not found: x", "x", {}});
+  f.expect(kDave, R"({"type":"error","message":"Command not found: x","code":"unknown-type"})");
+}
+
+// --- offers
+
+void offer_is_relayed_with_caller_name(Fixture &f) {
+  f.router.received(kAlice, Offer{"bob", {"offer", "v=0"}});
+  f.expect(kBob, R"({"type":"offer","offer":{"type":"offer","sdp":"v=0"},"name":"alice"})");
+  g_assert_true(f.state(kAlice) == CallState::kCalling);
+  g_assert_true(f.state(kBob) == CallState::kRinging);
+}
+
+void offer_to_unknown_user_is_refused(Fixture &f) {
+  f.router.received(kAlice, Offer{"zed", {"offer", "v=0"}});
+  f.expect(kAlice, R"({"type":"error","message":"User \"zed\" is not logged in","code":"unknown-user","name":"zed"})");
+  g_assert_true(f.state(kAlice) == CallState::kIdle);
+}
+
+void offer_to_oneself_is_refused(Fixture &f) {
+  f.router.received(kAlice, Offer{"alice", {"offer", "v=0"}});
+  f.expect_error(kAlice, ErrorCode::kSelfCall);
+  g_assert_true(f.state(kAlice) == CallState::kIdle);
+  f.router.disconnected(kAlice); // the tutorial's server dies here
+}
+
+void offer_to_busy_user_is_refused(Fixture &f) {
+  f.establish_alice_bob();
+  f.router.received(kCarol, Offer{"bob", {"offer", "v=0"}});
+  f.expect(kCarol, R"({"type":"error","message":"\"bob\" is in another call","code":"busy","name":"bob"})");
+  // Ringing counts as busy too.
+  f.log_in(kDave, "dave");
+  f.router.disconnected(kBob);
+  f.expect(kAlice, R"({"type":"leave","name":"bob","reason":"gone"})");
+  f.router.received(kCarol, Offer{"dave", {"offer", "v=0"}});
+  f.expect(kDave, R"({"type":"offer","offer":{"type":"offer","sdp":"v=0"},"name":"carol"})");
+  f.router.received(kAlice, Offer{"dave", {"offer", "v=0"}});
+  f.expect_error(kAlice, ErrorCode::kBusy);
+  f.router.received(kAlice, Offer{"carol", {"offer", "v=0"}});
+  f.expect_error(kAlice, ErrorCode::kBusy);
+}
+
+void crossing_offers_get_busy(Fixture &f) {
+  f.router.received(kAlice, Offer{"bob", {"offer", "v=0 a"}});
+  f.expect(kBob, R"({"type":"offer","offer":{"type":"offer","sdp":"v=0 a"},"name":"alice"})");
+  f.router.received(kBob, Offer{"alice", {"offer", "v=0 b"}});
+  f.expect_error(kBob, ErrorCode::kBusy);
+  // alice's call goes on.
+  f.router.received(kBob, Answer{"alice", {"answer", "v=0"}});
+  f.expect(kAlice, R"({"type":"answer","answer":{"type":"answer","sdp":"v=0"},"name":"bob"})");
+}
+
+void caller_in_another_call_is_refused(Fixture &f) {
+  f.establish_alice_bob();
+  f.router.received(kAlice, Offer{"carol", {"offer", "v=0"}});
+  f.expect_error(kAlice, ErrorCode::kInCall);
+  g_assert_true(f.state(kCarol) == CallState::kIdle);
+}
+
+void renegotiation_in_established_call_is_relayed(Fixture &f) {
+  f.establish_alice_bob();
+  // Either side may renegotiate.
+  f.router.received(kBob, Offer{"alice", {"offer", "v=1"}});
+  f.expect(kAlice, R"({"type":"offer","offer":{"type":"offer","sdp":"v=1"},"name":"bob"})");
+  f.router.received(kAlice, Answer{"bob", {"answer", "v=1"}});
+  f.expect(kBob, R"({"type":"answer","answer":{"type":"answer","sdp":"v=1"},"name":"alice"})");
+  f.router.received(kAlice, Offer{"bob", {"offer", "v=2"}});
+  f.expect(kBob, R"({"type":"offer","offer":{"type":"offer","sdp":"v=2"},"name":"alice"})");
+  g_assert_true(f.state(kAlice) == CallState::kInCall);
+}
+
+void repeated_offer_while_pending_is_relayed(Fixture &f) {
+  f.router.received(kAlice, Offer{"bob", {"offer", "v=0"}});
+  f.expect(kBob, R"({"type":"offer","offer":{"type":"offer","sdp":"v=0"},"name":"alice"})");
+  f.router.received(kAlice, Offer{"bob", {"offer", "v=9"}});
+  f.expect(kBob, R"({"type":"offer","offer":{"type":"offer","sdp":"v=9"},"name":"alice"})");
+}
+
+// --- answers
+
+void answer_establishes_the_call(Fixture &f) {
+  f.establish_alice_bob();
+  g_assert_true(f.state(kAlice) == CallState::kInCall);
+  g_assert_true(f.state(kBob) == CallState::kInCall);
+}
+
+void answer_without_offer_is_refused(Fixture &f) {
+  f.router.received(kBob, Answer{"alice", {"answer", "v=0"}});
+  f.expect_error(kBob, ErrorCode::kNotInCall);
+  g_assert_true(f.state(kAlice) == CallState::kIdle);
+}
+
+void answer_from_the_caller_is_refused(Fixture &f) {
+  f.router.received(kAlice, Offer{"bob", {"offer", "v=0"}});
+  f.expect(kBob, R"({"type":"offer","offer":{"type":"offer","sdp":"v=0"},"name":"alice"})");
+  f.router.received(kAlice, Answer{"bob", {"answer", "v=0"}});
+  f.expect_error(kAlice, ErrorCode::kNotInCall);
+  g_assert_true(f.state(kBob) == CallState::kRinging);
+}
+
+// Nobody can answer in someone else's name: the sender is the connection.
+void spoofed_answer_from_third_party_is_refused(Fixture &f) {
+  f.router.received(kAlice, Offer{"bob", {"offer", "v=0"}});
+  f.expect(kBob, R"({"type":"offer","offer":{"type":"offer","sdp":"v=0"},"name":"alice"})");
+  f.router.received(kCarol, Answer{"alice", {"answer", "v=evil"}});
+  f.expect_error(kCarol, ErrorCode::kNotInCall);
+  f.router.received(kCarol, Candidate{"alice", kCandidate});
+  f.expect_error(kCarol, ErrorCode::kNotInCall);
+  f.router.received(kCarol, Leave{"alice", std::nullopt});
+  f.expect_error(kCarol, ErrorCode::kNotInCall);
+  g_assert_true(f.state(kAlice) == CallState::kCalling);
+  f.router.received(kBob, Answer{"alice", {"answer", "v=0"}});
+  f.expect(kAlice, R"({"type":"answer","answer":{"type":"answer","sdp":"v=0"},"name":"bob"})");
+}
+
+void answer_to_unknown_user_is_refused(Fixture &f) {
+  f.router.received(kBob, Answer{"nobody", {"answer", "v=0"}});
+  f.expect_error(kBob, ErrorCode::kUnknownUser);
+}
+
+// --- candidates
+
+void candidates_flow_both_ways_while_pending(Fixture &f) {
+  f.router.received(kAlice, Offer{"bob", {"offer", "v=0"}});
+  f.expect(kBob, R"({"type":"offer","offer":{"type":"offer","sdp":"v=0"},"name":"alice"})");
+  f.router.received(kAlice, Candidate{"bob", kCandidate});
+  f.expect(kBob, std::string(R"({"type":"candidate",)") + kCandidateJson + R"(,"name":"alice"})");
+  f.router.received(kBob, Candidate{"alice", kCandidate});
+  f.expect(kAlice, std::string(R"({"type":"candidate",)") + kCandidateJson + R"(,"name":"bob"})");
+}
+
+void candidates_flow_in_established_call(Fixture &f) {
+  f.establish_alice_bob();
+  for (int i = 0; i < 50; i++) { // a browser trickles dozens at once
+    f.router.received(kBob, Candidate{"alice", kCandidate});
+    f.expect(kAlice, std::string(R"({"type":"candidate",)") + kCandidateJson + R"(,"name":"bob"})");
+  }
+}
+
+void candidate_outside_call_is_refused(Fixture &f) {
+  f.router.received(kAlice, Candidate{"bob", kCandidate});
+  f.expect_error(kAlice, ErrorCode::kNotInCall);
+  f.router.received(kAlice, Candidate{"nobody", kCandidate});
+  f.expect_error(kAlice, ErrorCode::kUnknownUser);
+}
+
+void candidate_to_other_than_peer_is_refused(Fixture &f) {
+  f.establish_alice_bob();
+  f.router.received(kAlice, Candidate{"carol", kCandidate});
+  f.expect_error(kAlice, ErrorCode::kNotInCall);
+}
+
+// --- leave
+
+void leave_is_relayed_with_sender_and_reason(Fixture &f) {
+  f.establish_alice_bob();
+  f.router.received(kAlice, Leave{"bob", std::nullopt});
+  f.expect(kBob, R"({"type":"leave","name":"alice","reason":"hangup"})");
+  g_assert_true(f.state(kAlice) == CallState::kIdle);
+  g_assert_true(f.state(kBob) == CallState::kIdle);
+  // Both can call again.
+  f.establish_alice_bob();
+}
+
+void decline_is_leave_rejected(Fixture &f) {
+  f.router.received(kAlice, Offer{"bob", {"offer", "v=0"}});
+  f.expect(kBob, R"({"type":"offer","offer":{"type":"offer","sdp":"v=0"},"name":"alice"})");
+  f.router.received(kBob, Leave{"alice", LeaveReason::kRejected});
+  f.expect(kAlice, R"({"type":"leave","name":"bob","reason":"rejected"})");
+  g_assert_true(f.state(kAlice) == CallState::kIdle);
+}
+
+void leave_without_name_ends_current_call(Fixture &f) {
+  f.establish_alice_bob();
+  f.router.received(kBob, Leave{{}, std::nullopt});
+  f.expect(kAlice, R"({"type":"leave","name":"bob","reason":"hangup"})");
+  f.router.received(kBob, Leave{{}, std::nullopt});
+  f.expect_error(kBob, ErrorCode::kNotInCall);
+}
+
+void leave_to_unknown_user_is_refused(Fixture &f) {
+  // The tutorial's server dies on this one.
+  f.router.received(kAlice, Leave{"ghost", std::nullopt});
+  f.expect_error(kAlice, ErrorCode::kUnknownUser);
+}
+
+void leave_to_someone_not_in_call_is_refused(Fixture &f) {
+  f.establish_alice_bob();
+  f.router.received(kCarol, Leave{"bob", std::nullopt});
+  f.expect_error(kCarol, ErrorCode::kNotInCall);
+  g_assert_true(f.state(kBob) == CallState::kInCall);
+}
+
+// --- disconnects
+
+void disconnect_mid_call_sends_leave_gone(Fixture &f) {
+  f.establish_alice_bob();
+  f.router.disconnected(kBob);
+  f.expect(kAlice, R"({"type":"leave","name":"bob","reason":"gone"})");
+  g_assert_true(f.state(kAlice) == CallState::kIdle);
+  g_assert_null(f.router.registry().session(kBob));
+}
+
+void disconnect_while_ringing_sends_leave_gone(Fixture &f) {
+  f.router.received(kAlice, Offer{"bob", {"offer", "v=0"}});
+  f.expect(kBob, R"({"type":"offer","offer":{"type":"offer","sdp":"v=0"},"name":"alice"})");
+  f.router.disconnected(kAlice);
+  f.expect(kBob, R"({"type":"leave","name":"alice","reason":"gone"})");
+  g_assert_true(f.state(kBob) == CallState::kIdle);
+}
+
+// The tutorial's server dies when the callee's socket closes after a hang-up.
+void close_after_leave_sends_nothing(Fixture &f) {
+  f.establish_alice_bob();
+  f.router.received(kAlice, Leave{"bob", std::nullopt});
+  f.expect(kBob, R"({"type":"leave","name":"alice","reason":"hangup"})");
+  f.router.disconnected(kBob);
+  f.router.disconnected(kAlice);
+}
+
+void disconnect_before_login_is_harmless(Fixture &f) { f.router.disconnected(kDave); }
+
+// --- presence
+
+void presence_lists_then_sends_changes(Fixture &f) {
+  f.router.received(kAlice, Presence{});
+  f.expect(kAlice, R"({"type":"presence","users":["alice","bob","carol"]})");
+  f.log_in(kDave, "dave");
+  f.expect(kAlice, R"({"type":"presence","joined":"dave"})");
+  f.router.disconnected(kDave);
+  f.expect(kAlice, R"({"type":"presence","left":"dave"})");
+  // Failed logins change nothing.
+  f.router.received(kDave, Login{"bob"});
+  f.expect(kDave, R"({"type":"login","success":false,"code":"name-taken","message":"The name \"bob\" is taken; choose another","protocol":2})");
+}
+
+void presence_costs_nothing_unasked(Fixture &f) {
+  f.router.received(kDave, Login{"dave"});
+  f.expect(kDave, R"({"type":"login","success":true,"protocol":2})");
+  f.router.disconnected(kDave); // nobody subscribed: nothing is sent
+}
+
+void presence_subscriber_leaving_stops_updates(Fixture &f) {
+  f.router.received(kAlice, Presence{});
+  f.expect(kAlice, R"({"type":"presence","users":["alice","bob","carol"]})");
+  f.router.disconnected(kAlice);
+  f.router.disconnected(kBob); // alice is gone: nothing to send
+}
+
+void presence_can_be_turned_off(Fixture &) {
+  RecordingOutbox outbox;
+  Router router(outbox, RouterOptions{false});
+  router.received(kAlice, Login{"alice"});
+  router.received(kAlice, Presence{});
+  g_assert_cmpuint(outbox.sent.size(), ==, 2);
+  g_assert_true(outbox.sent[1].second.find("\"code\":\"unknown-type\"") != std::string::npos);
+}
+
+// --- shutdown
+
+void shutdown_tells_both_parties(Fixture &f) {
+  f.establish_alice_bob();
+  f.router.shutdown();
+  // Order follows the registry; check both arrived.
+  std::set<std::string> got;
+  for (int i = 0; i < 2; i++) {
+    got.insert(std::to_string(f.outbox.sent.front().first) + f.outbox.sent.front().second);
+    f.outbox.sent.pop_front();
+  }
+  g_assert_true(got.count("1" + std::string(R"({"type":"leave","name":"bob","reason":"gone"})")));
+  g_assert_true(got.count("2" + std::string(R"({"type":"leave","name":"alice","reason":"gone"})")));
+  g_assert_true(f.state(kAlice) == CallState::kIdle);
+}
+
+void add(const char *path, Test test) {
+  g_test_add(path, Fixture, reinterpret_cast<gconstpointer>(test), setup,
+             [](Fixture *f, gconstpointer data) { reinterpret_cast<Test>(data)(*f); }, teardown);
+}
+
+} // namespace
+
+int main(int argc, char **argv) {
+  g_test_init(&argc, &argv, nullptr);
+  add("/router/login/taken-name-is-refused", login_taken_name_is_refused);
+  add("/router/login/invalid-names-are-refused", login_invalid_names_are_refused);
+  add("/router/login/proto-names-work", login_proto_names_work);
+  add("/router/login/second-login-is-refused", login_second_on_one_connection_is_refused);
+  add("/router/login/name-released-on-disconnect", login_name_is_released_on_disconnect);
+  add("/router/login/required-before-anything", before_login_everything_is_refused);
+  add("/router/login/refused-frame-gets-login-reply", refused_login_frame_gets_login_reply);
+  add("/router/offer/relayed-with-caller-name", offer_is_relayed_with_caller_name);
+  add("/router/offer/unknown-user-is-refused", offer_to_unknown_user_is_refused);
+  add("/router/offer/to-oneself-is-refused", offer_to_oneself_is_refused);
+  add("/router/offer/busy-callee-is-refused", offer_to_busy_user_is_refused);
+  add("/router/offer/crossing-offers-get-busy", crossing_offers_get_busy);
+  add("/router/offer/caller-in-another-call-is-refused", caller_in_another_call_is_refused);
+  add("/router/offer/renegotiation-is-relayed", renegotiation_in_established_call_is_relayed);
+  add("/router/offer/repeat-while-pending-is-relayed", repeated_offer_while_pending_is_relayed);
+  add("/router/answer/establishes-the-call", answer_establishes_the_call);
+  add("/router/answer/without-offer-is-refused", answer_without_offer_is_refused);
+  add("/router/answer/from-caller-is-refused", answer_from_the_caller_is_refused);
+  add("/router/answer/spoofed-third-party-is-refused", spoofed_answer_from_third_party_is_refused);
+  add("/router/answer/unknown-user-is-refused", answer_to_unknown_user_is_refused);
+  add("/router/candidate/both-ways-while-pending", candidates_flow_both_ways_while_pending);
+  add("/router/candidate/flow-in-call", candidates_flow_in_established_call);
+  add("/router/candidate/outside-call-is-refused", candidate_outside_call_is_refused);
+  add("/router/candidate/to-non-peer-is-refused", candidate_to_other_than_peer_is_refused);
+  add("/router/leave/relayed-with-sender-and-reason", leave_is_relayed_with_sender_and_reason);
+  add("/router/leave/decline-is-rejected", decline_is_leave_rejected);
+  add("/router/leave/without-name-ends-current-call", leave_without_name_ends_current_call);
+  add("/router/leave/unknown-user-is-refused", leave_to_unknown_user_is_refused);
+  add("/router/leave/not-in-call-is-refused", leave_to_someone_not_in_call_is_refused);
+  add("/router/disconnect/mid-call-sends-leave-gone", disconnect_mid_call_sends_leave_gone);
+  add("/router/disconnect/while-ringing-sends-leave-gone", disconnect_while_ringing_sends_leave_gone);
+  add("/router/disconnect/after-leave-sends-nothing", close_after_leave_sends_nothing);
+  add("/router/disconnect/before-login-is-harmless", disconnect_before_login_is_harmless);
+  add("/router/presence/list-then-changes", presence_lists_then_sends_changes);
+  add("/router/presence/costs-nothing-unasked", presence_costs_nothing_unasked);
+  add("/router/presence/subscriber-leaving", presence_subscriber_leaving_stops_updates);
+  add("/router/presence/can-be-turned-off", presence_can_be_turned_off);
+  add("/router/shutdown/tells-both-parties", shutdown_tells_both_parties);
+  return g_test_run();
+}
