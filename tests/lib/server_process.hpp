@@ -1,0 +1,53 @@
+// Starts a signaling server in a child process for a test: ours, or the
+// tutorial's own Node.js server (interop). Both print the URL they listen on
+// as their first line of output. The process is killed when this goes.
+#pragma once
+
+#include <gio/gio.h>
+
+#include <string>
+#include <vector>
+
+namespace webrtccall::test {
+
+class ServerProcess {
+public:
+  // Our webrtccall-signaling (path from $WEBRTCCALL_SIGNALING) with --port 0
+  // --host 127.0.0.1 plus `args`.
+  static ServerProcess ours(const std::vector<std::string> &args = {});
+  // The tutorial's unchanged server.js, run with node and our port preload
+  // ($NODE, $TUTORIAL_SERVER_JS, $TUTORIAL_PRELOAD, $NODE_PATH).
+  static ServerProcess tutorial();
+  // Whichever $WIRE_SERVER names: "ours" (with the tutorial's greeting) or "tutorial".
+  static ServerProcess for_wire_tests();
+
+  ServerProcess(ServerProcess &&other) noexcept;
+  ~ServerProcess();
+
+  const std::string &url() const { return url_; }         // ws://127.0.0.1:PORT/
+  std::string http_url(const std::string &path) const;    // http://127.0.0.1:PORT/path
+  bool is_tutorial() const { return tutorial_; }
+  bool running();
+  // Sends `signal`, waits for the exit; returns the exit status, or -1 if it
+  // did not exit by the deadline (then it is killed).
+  int stop(int signal, int timeout_ms);
+  // What the process logged on stderr so far.
+  std::string log() const;
+
+private:
+  ServerProcess(const std::vector<std::string> &argv, bool tutorial);
+
+  GSubprocess *process_ = nullptr;
+  std::string url_;
+  std::string stdout_path_;
+  std::string stderr_path_;
+  bool tutorial_ = false;
+};
+
+// Returns the environment variable or fails the test naming it.
+std::string required_env(const char *name);
+
+// A blocking HTTP GET; returns the status and fills `body`.
+int http_get(const std::string &url, std::string &body, const char *method = "GET");
+
+} // namespace webrtccall::test
