@@ -162,10 +162,28 @@ struct Envelope {
 
 enum class EnvelopeFault { kNone, kNotJson, kNotObject, kNoType };
 
+// json-glib keeps strings NUL-terminated, so "a\u0000b" would silently read
+// as "a": a name check could pass on one name while another is relayed.
+// Backslashes only occur inside JSON strings, so a plain scan is exact.
+bool has_escaped_nul(std::string_view text) {
+  for (std::size_t i = 0; i + 1 < text.size(); i++) {
+    if (text[i] != '\\')
+      continue;
+    if (text.compare(i + 1, 5, "u0000") == 0)
+      return true;
+    i++; // skip the escaped character, which may itself be a backslash
+  }
+  return false;
+}
+
 EnvelopeFault open_envelope(std::string_view text, JsonParser *parser, Envelope &out,
                             std::string &detail) {
   if (!g_utf8_validate(text.data(), static_cast<gssize>(text.size()), nullptr)) {
     detail = "the text is not valid UTF-8";
+    return EnvelopeFault::kNotJson;
+  }
+  if (has_escaped_nul(text)) {
+    detail = "strings must not contain \\u0000";
     return EnvelopeFault::kNotJson;
   }
   g_autoptr(GError) error = nullptr;

@@ -28,6 +28,7 @@ Connection::Connection(ConnectionId id, std::string address, SoupWebsocketConnec
   g_signal_connect(socket, "message", G_CALLBACK(on_message), this);
   g_signal_connect(socket, "pong", G_CALLBACK(on_pong), this);
   g_signal_connect(socket, "error", G_CALLBACK(on_error), this);
+  g_signal_connect(socket, "closing", G_CALLBACK(on_closing), this);
   g_signal_connect(socket, "closed", G_CALLBACK(on_closed), this);
   if (limits.keepalive_interval_seconds > 0 && limits.keepalive_timeout_seconds > 0) {
     keepalive_check_.reset(g_timeout_source_new_seconds(limits.keepalive_interval_seconds));
@@ -122,6 +123,12 @@ void Connection::on_error(SoupWebsocketConnection *, GError *error, gpointer dat
   // Bad frames, oversize messages and resets are the client's doing, not ours.
   g_message("connection %" G_GUINT64_FORMAT " (%s): %s", self->id_, self->address_.c_str(),
             error->message);
+}
+
+// A close frame, sent or received: the client is leaving, and whoever logs
+// in next under its name must not race the TCP teardown.
+void Connection::on_closing(SoupWebsocketConnection *, gpointer data) {
+  static_cast<Connection *>(data)->report_gone();
 }
 
 void Connection::on_closed(SoupWebsocketConnection *, gpointer data) {

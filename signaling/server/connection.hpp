@@ -48,6 +48,7 @@ private:
                          gpointer self);
   static void on_pong(SoupWebsocketConnection *socket, GBytes *message, gpointer self);
   static void on_error(SoupWebsocketConnection *socket, GError *error, gpointer self);
+  static void on_closing(SoupWebsocketConnection *socket, gpointer self);
   static void on_closed(SoupWebsocketConnection *socket, gpointer self);
   static gboolean on_keepalive_check(gpointer self);
 

@@ -84,6 +84,7 @@ WsClient::WsClient(const std::string &url, const std::map<std::string, std::stri
   }
   socket_ = g_socket_connection_get_socket(connection_);
   g_socket_set_blocking(socket_, TRUE);
+  g_socket_set_timeout(socket_, 10); // a send into a stalled server fails instead of hanging
 
   std::string path = g_uri_get_path(uri);
   if (path.empty())

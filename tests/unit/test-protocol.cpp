@@ -111,6 +111,13 @@ void test_malformed_json_is_refused() {
     expect_client_error(text, ErrorCode::kBadJson);
 }
 
+void test_escaped_nul_is_refused() {
+  expect_client_error(R"({"type":"login","name":"a\u0000b"})", ErrorCode::kBadJson);
+  // An escaped backslash followed by u0000 is text, not a NUL.
+  const auto &login = expect_client<Login>(R"({"type":"login","name":"a\\u0000b"})");
+  g_assert_cmpstr(login.name.c_str(), ==, "a\\u0000b");
+}
+
 void test_invalid_utf8_is_refused() {
   expect_client_error("{\"type\":\"login\",\"name\":\"\xff\xfe\"}", ErrorCode::kBadJson);
 }
@@ -365,6 +372,7 @@ int main(int argc, char **argv) {
   g_test_add_func("/protocol/refuse/unknown-type", test_unknown_type_is_command_not_found);
   g_test_add_func("/protocol/refuse/malformed-json", test_malformed_json_is_refused);
   g_test_add_func("/protocol/refuse/invalid-utf8", test_invalid_utf8_is_refused);
+  g_test_add_func("/protocol/refuse/escaped-nul", test_escaped_nul_is_refused);
   g_test_add_func("/protocol/refuse/non-objects", test_non_objects_are_refused);
   g_test_add_func("/protocol/refuse/missing-type", test_missing_or_mistyped_type_is_refused);
   g_test_add_func("/protocol/refuse/bad-fields-name-the-field", test_bad_fields_name_the_field);

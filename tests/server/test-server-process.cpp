@@ -1,0 +1,237 @@
+// The server as a program: command line, HTTP on the WebSocket port,
+// signals, IPv6, and a libsoup WebSocket client (what the element uses).
+#include "server_process.hpp"
+#include "ws_client.hpp"
+
+#include <glib.h>
+#include <glib/gstdio.h>
+#include <libsoup/soup.h>
+
+#include <csignal>
+#include <cstring>
+
+using namespace webrtccall::test;
+
+namespace {
+
+struct Run {
+  int status;
+  std::string out, err;
+};
+
+Run run(const std::vector<std::string> &args) {
+  std::vector<const char *> argv = {nullptr};
+  std::string binary = required_env("WEBRTCCALL_SIGNALING");
+  argv[0] = binary.c_str();
+  for (const auto &arg : args)
+    argv.push_back(arg.c_str());
+  argv.push_back(nullptr);
+  g_autofree char *out = nullptr;
+  g_autofree char *err = nullptr;
+  int wait_status = 0;
+  g_autoptr(GError) error = nullptr;
+  if (!g_spawn_sync(nullptr, const_cast<char **>(argv.data()), nullptr, G_SPAWN_DEFAULT, nullptr,
+                    nullptr, &out, &err, &wait_status, &error))
+    g_error("cannot run %s: %s", binary.c_str(), error->message);
+  return {WIFEXITED(wait_status) ? WEXITSTATUS(wait_status) : -1, out ? out : "", err ? err : ""};
+}
+
+void test_help_documents_every_option() {
+  Run help = run({"--help"});
+  g_assert_cmpint(help.status, ==, 0);
+  for (const char *option :
+       {"--host", "--port", "--web-root", "--greeting", "--no-presence", "--max-message-bytes",
+        "--max-message-rate", "--message-burst", "--max-connections",
+        "--max-connections-per-address", "--handshake-timeout", "--keepalive-interval",
+        "--keepalive-timeout", "--verbose", "--version"})
+    if (help.out.find(option) == std::string::npos)
+      g_error("--help does not document %s:\n%s", option, help.out.c_str());
+}
+
+void test_version_and_bad_options() {
+  Run version = run({"--version"});
+  g_assert_cmpint(version.status, ==, 0);
+  g_assert_true(g_str_has_prefix(version.out.c_str(), "webrtccall-signaling "));
+  Run bad_port = run({"--port", "70000"});
+  g_assert_cmpint(bad_port.status, ==, 2);
+  g_assert_true(bad_port.err.find("--port must be from 0 to 65535") != std::string::npos);
+  Run unknown = run({"--frobnicate"});
+  g_assert_cmpint(unknown.status, ==, 2);
+  g_assert_true(unknown.err.find("--help") != std::string::npos);
+  Run bad_host = run({"--host", "not-an-address", "--port", "0"});
+  g_assert_cmpint(bad_host.status, ==, 1);
+  g_assert_true(bad_host.err.find("not an IP address") != std::string::npos);
+}
+
+void test_port_in_use_is_a_clear_error() {
+  ServerProcess first = ServerProcess::ours();
+  std::string port = first.url().substr(first.url().rfind(':') + 1);
+  port.pop_back(); // the trailing '/'
+  Run second = run({"--host", "127.0.0.1", "--port", port});
+  g_assert_cmpint(second.status, ==, 1);
+  g_assert_true(second.err.find("cannot listen on 127.0.0.1 port " + port) != std::string::npos);
+}
+
+void test_healthz_reports_counts() {
+  ServerProcess server = ServerProcess::ours();
+  WsClient alice(server.url());
+  alice.login("alice");
+  std::string body;
+  g_assert_cmpint(http_get(server.http_url("/healthz"), body), ==, 200);
+  g_assert_cmpstr(body.c_str(), ==, "{\"status\":\"ok\",\"users\":1,\"connections\":1}\n");
+}
+
+void test_web_root_is_served_safely() {
+  g_autofree char *root = g_dir_make_tmp("webrtccall-web-XXXXXX", nullptr);
+  std::string index = std::string(root) + "/index.html";
+  std::string script = std::string(root) + "/client.js";
+  std::string hidden = std::string(root) + "/.secret";
+  g_file_set_contents(index.c_str(), "<h1>hi</h1>", -1, nullptr);
+  g_file_set_contents(script.c_str(), "let x = 1;", -1, nullptr);
+  g_file_set_contents(hidden.c_str(), "secret", -1, nullptr);
+  {
+    ServerProcess server = ServerProcess::ours({"--web-root", root});
+    std::string body;
+    g_assert_cmpint(http_get(server.http_url("/"), body), ==, 200);
+    g_assert_cmpstr(body.c_str(), ==, "<h1>hi</h1>");
+    g_assert_cmpint(http_get(server.http_url("/client.js"), body), ==, 200);
+    g_assert_cmpstr(body.c_str(), ==, "let x = 1;");
+    g_assert_cmpint(http_get(server.http_url("/missing.html"), body), ==, 404);
+    g_assert_cmpint(http_get(server.http_url("/.secret"), body), ==, 404);
+    g_assert_cmpint(http_get(server.http_url("/%2e%2e/%2e%2e/etc/passwd"), body), ==, 404);
+    // An encoded slash could hide a segment from the check: refused outright.
+    g_assert_cmpint(http_get(server.http_url("/a%2f..%2f..%2fetc%2fpasswd"), body), ==, 400);
+    g_assert_cmpint(http_get(server.http_url("/"), body, "POST"), ==, 405);
+    // The WebSocket works on the same port, on any path.
+    WsClient alice(server.http_url("/any/path").replace(0, 4, "ws"));
+    alice.login("alice");
+  }
+  for (const auto &file : {index, script, hidden})
+    g_unlink(file.c_str());
+  g_rmdir(root);
+}
+
+void test_without_web_root_files_are_not_found() {
+  ServerProcess server = ServerProcess::ours();
+  std::string body;
+  g_assert_cmpint(http_get(server.http_url("/index.html"), body), ==, 404);
+  g_assert_true(body.find("--web-root") != std::string::npos);
+}
+
+// SIGTERM and SIGINT: peers in calls hear leave, every socket gets a clean
+// close, and the server exits 0.
+void stop_with(int signal) {
+  ServerProcess server = ServerProcess::ours();
+  WsClient alice(server.url()), bob(server.url()), idle(server.url());
+  alice.login("alice");
+  bob.login("bob");
+  idle.login("idle");
+  alice.send_text(offer_json("bob"));
+  bob.expect_type("offer");
+  bob.send_text(answer_json("alice"));
+  alice.expect_type("answer");
+  // The clients answer the close frames from their own threads, so the
+  // server's grace period is not what ends this test.
+  GThread *threads[3];
+  WsClient *clients[3] = {&alice, &bob, &idle};
+  const char *peers[3] = {"bob", "alice", nullptr};
+  struct Check {
+    WsClient *client;
+    const char *peer;
+  };
+  Check checks[3];
+  for (int i = 0; i < 3; i++) {
+    checks[i] = {clients[i], peers[i]};
+    threads[i] = g_thread_new(
+        "client",
+        +[](gpointer data) -> gpointer {
+          auto *check = static_cast<Check *>(data);
+          if (check->peer) {
+            Json leave = check->client->expect_type("leave");
+            g_assert_cmpstr(leave.str("name"), ==, check->peer);
+            g_assert_cmpstr(leave.str("reason"), ==, "gone");
+          }
+          int code = check->client->expect_closed("the server's close");
+          g_assert_cmpint(code, ==, 1001);
+          // Answer the close so the server can finish at once.
+          check->client->try_send_frame(kClose, true, std::string("\x03\xe9", 2));
+          return nullptr;
+        },
+        &checks[i]);
+  }
+  gint64 start = g_get_monotonic_time();
+  int status = server.stop(signal, 5000);
+  for (GThread *thread : threads)
+    g_thread_join(thread);
+  g_assert_cmpint(status, ==, 0);
+  g_assert_cmpint((g_get_monotonic_time() - start) / 1000, <, 1900); // not the grace period
+}
+
+void test_sigterm_ends_calls_and_exits_cleanly() { stop_with(SIGTERM); }
+void test_sigint_ends_calls_and_exits_cleanly() { stop_with(SIGINT); }
+
+void test_ipv6_loopback() {
+  ServerProcess server = ServerProcess::ours({"--host", "::1"});
+  g_assert_true(g_str_has_prefix(server.url().c_str(), "ws://[::1]:"));
+  WsClient alice(server.url());
+  alice.login("alice");
+}
+
+// libsoup's own WebSocket client, the one the element uses, against the server.
+void test_libsoup_client_logs_in() {
+  ServerProcess server = ServerProcess::ours();
+  g_autoptr(SoupSession) session = soup_session_new();
+  g_autoptr(SoupMessage) message = soup_message_new("GET", server.url().c_str());
+  struct State {
+    SoupWebsocketConnection *connection = nullptr;
+    std::string reply;
+    GError *error = nullptr;
+  } state;
+  soup_session_websocket_connect_async(
+      session, message, nullptr, nullptr, G_PRIORITY_DEFAULT, nullptr,
+      +[](GObject *source, GAsyncResult *result, gpointer data) {
+        auto *state = static_cast<State *>(data);
+        state->connection = soup_session_websocket_connect_finish(SOUP_SESSION(source), result,
+                                                                  &state->error);
+        if (!state->connection)
+          return;
+        g_signal_connect(state->connection, "message",
+                         G_CALLBACK(+[](SoupWebsocketConnection *, gint, GBytes *bytes,
+                                        gpointer data) {
+                           gsize size = 0;
+                           auto *text = static_cast<const char *>(g_bytes_get_data(bytes, &size));
+                           static_cast<State *>(data)->reply.assign(text, size);
+                         }),
+                         state);
+        soup_websocket_connection_send_text(state->connection,
+                                            R"({"type":"login","name":"soup"})");
+      },
+      &state);
+  gint64 deadline = g_get_monotonic_time() + 5 * G_USEC_PER_SEC;
+  while (state.reply.empty() && !state.error && g_get_monotonic_time() < deadline)
+    g_main_context_iteration(nullptr, FALSE) || (g_usleep(1000), true);
+  if (state.error)
+    g_error("libsoup could not connect: %s", state.error->message);
+  g_assert_cmpstr(state.reply.c_str(), ==, R"({"type":"login","success":true,"protocol":2})");
+  // No extension was negotiated, though libsoup's client offers deflate.
+  g_assert_null(soup_websocket_connection_get_extensions(state.connection));
+  soup_websocket_connection_close(state.connection, SOUP_WEBSOCKET_CLOSE_NORMAL, nullptr);
+  g_object_unref(state.connection);
+}
+
+} // namespace
+
+int main(int argc, char **argv) {
+  g_test_init(&argc, &argv, nullptr);
+  g_test_add_func("/server/cli/help-documents-every-option", test_help_documents_every_option);
+  g_test_add_func("/server/cli/version-and-bad-options", test_version_and_bad_options);
+  g_test_add_func("/server/cli/port-in-use", test_port_in_use_is_a_clear_error);
+  g_test_add_func("/server/http/healthz", test_healthz_reports_counts);
+  g_test_add_func("/server/http/web-root-served-safely", test_web_root_is_served_safely);
+  g_test_add_func("/server/http/no-web-root", test_without_web_root_files_are_not_found);
+  g_test_add_func("/server/signals/sigterm", test_sigterm_ends_calls_and_exits_cleanly);
+  g_test_add_func("/server/signals/sigint", test_sigint_ends_calls_and_exits_cleanly);
+  g_test_add_func("/server/net/ipv6-loopback", test_ipv6_loopback);
+  g_test_add_func("/server/net/libsoup-client", test_libsoup_client_logs_in);
+  return g_test_run();
+}
