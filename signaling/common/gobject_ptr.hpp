@@ -18,7 +18,9 @@ struct GObjectUnref {
 template <class T> using GObjectPtr = std::unique_ptr<T, GObjectUnref>;
 
 // Takes over a reference the caller already owns (transfer full).
-template <class T> GObjectPtr<T> adopt(T *object) { return GObjectPtr<T>(object); }
+template <class T> GObjectPtr<T> adopt(T *object) {
+  return GObjectPtr<T>(object);
+}
 
 // Takes a new reference (transfer none).
 template <class T> GObjectPtr<T> ref(T *object) {

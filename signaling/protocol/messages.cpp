@@ -64,13 +64,17 @@ struct TypeName {
 
 } // namespace
 
-std::string_view to_string(ErrorCode code) { return lookup_name(kErrorCodes, code); }
+std::string_view to_string(ErrorCode code) {
+  return lookup_name(kErrorCodes, code);
+}
 
 std::optional<ErrorCode> error_code_from_string(std::string_view text) {
   return lookup_value(kErrorCodes, text);
 }
 
-std::string_view to_string(LeaveReason reason) { return lookup_name(kLeaveReasons, reason); }
+std::string_view to_string(LeaveReason reason) {
+  return lookup_name(kLeaveReasons, reason);
+}
 
 std::optional<LeaveReason> leave_reason_from_string(std::string_view text) {
   return lookup_value(kLeaveReasons, text);

@@ -14,7 +14,8 @@ namespace {
 // The first problem is kept; later reads become no-ops.
 class FieldReader {
 public:
-  FieldReader(JsonObject *object, std::string prefix) : object_(object), prefix_(std::move(prefix)) {}
+  FieldReader(JsonObject *object, std::string prefix)
+      : object_(object), prefix_(std::move(prefix)) {}
 
   // A string member. Optional members may be absent or null.
   bool read_string(const char *field, std::string &out, bool required) {
@@ -187,8 +188,7 @@ EnvelopeFault open_envelope(std::string_view text, JsonParser *parser, Envelope 
     return EnvelopeFault::kNotJson;
   }
   g_autoptr(GError) error = nullptr;
-  if (!json_parser_load_from_data(parser, text.data(), static_cast<gssize>(text.size()),
-                                  &error)) {
+  if (!json_parser_load_from_data(parser, text.data(), static_cast<gssize>(text.size()), &error)) {
     detail = error ? error->message : "unknown error";
     return EnvelopeFault::kNotJson;
   }
@@ -238,7 +238,8 @@ template <> bool read_client_body(FieldReader &reader, Answer &message) {
 }
 
 template <> bool read_client_body(FieldReader &reader, Candidate &message) {
-  return reader.read_string("name", message.name, true) && read_candidate(reader, message.candidate);
+  return reader.read_string("name", message.name, true) &&
+         read_candidate(reader, message.candidate);
 }
 
 template <> bool read_client_body(FieldReader &reader, Leave &message) {
@@ -246,7 +247,9 @@ template <> bool read_client_body(FieldReader &reader, Leave &message) {
          read_leave_reason(reader, message.reason);
 }
 
-template <> bool read_client_body(FieldReader &, Presence &) { return true; }
+template <> bool read_client_body(FieldReader &, Presence &) {
+  return true;
+}
 
 template <class Message> ClientParse finish_client(const Envelope &envelope) {
   Message message;

@@ -158,8 +158,12 @@ struct Writer {
 
 } // namespace
 
-std::string serialize(const ClientMessage &message) { return std::visit(Writer{}, message); }
+std::string serialize(const ClientMessage &message) {
+  return std::visit(Writer{}, message);
+}
 
-std::string serialize(const ServerMessage &message) { return std::visit(Writer{}, message); }
+std::string serialize(const ServerMessage &message) {
+  return std::visit(Writer{}, message);
+}
 
 } // namespace webrtccall::protocol

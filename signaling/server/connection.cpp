@@ -11,7 +11,8 @@ namespace {
 constexpr gint64 kSecondUs = G_USEC_PER_SEC;
 
 std::string error_text(protocol::ErrorCode code, std::string message) {
-  return protocol::serialize(protocol::ServerMessage{protocol::Error{std::move(message), code, {}}});
+  return protocol::serialize(
+      protocol::ServerMessage{protocol::Error{std::move(message), code, {}}});
 }
 
 } // namespace
@@ -87,8 +88,8 @@ bool Connection::admit_message() {
   // One error a second at most: the reply must not amplify the flood.
   if (now - last_rate_error_us_ >= kSecondUs) {
     last_rate_error_us_ = now;
-    g_message("connection %" G_GUINT64_FORMAT " (%s): over %u messages a second; dropping",
-              id_, address_.c_str(), limits_.messages_per_second);
+    g_message("connection %" G_GUINT64_FORMAT " (%s): over %u messages a second; dropping", id_,
+              address_.c_str(), limits_.messages_per_second);
     send(error_text(protocol::ErrorCode::kRateLimited,
                     "Too many messages: at most " + std::to_string(limits_.messages_per_second) +
                         " a second; messages are being dropped"));

@@ -62,9 +62,9 @@ private:
   const Limits &limits_;              // owned by the Server, which outlives us
   ConnectionOwner &owner_;
   GSourcePtr keepalive_check_;
-  gint64 last_seen_us_;  // monotonic: last message or pong
-  double tokens_;        // rate limit bucket
-  gint64 tokens_at_us_;  // when the bucket was last filled
+  gint64 last_seen_us_; // monotonic: last message or pong
+  double tokens_;       // rate limit bucket
+  gint64 tokens_at_us_; // when the bucket was last filled
   unsigned dropped_in_row_ = 0;
   gint64 last_rate_error_us_ = 0;
   bool gone_ = false;

@@ -107,8 +107,7 @@ static gssize frame_limit_read(GInputStream *stream, void *buffer, gsize count,
   return check_read(self, buffer, n, error);
 }
 
-static gboolean frame_limit_close(GInputStream *stream, GCancellable *cancellable,
-                                  GError **error) {
+static gboolean frame_limit_close(GInputStream *stream, GCancellable *cancellable, GError **error) {
   auto *self = WEBRTCCALL_FRAME_LIMIT_STREAM(stream);
   return g_input_stream_close(self->base, cancellable, error);
 }
@@ -123,8 +122,7 @@ static gboolean frame_limit_is_readable(GPollableInputStream *stream) {
   return g_pollable_input_stream_is_readable(G_POLLABLE_INPUT_STREAM(self->base));
 }
 
-static GSource *frame_limit_create_source(GPollableInputStream *stream,
-                                          GCancellable *cancellable) {
+static GSource *frame_limit_create_source(GPollableInputStream *stream, GCancellable *cancellable) {
   auto *self = WEBRTCCALL_FRAME_LIMIT_STREAM(stream);
   GSource *base_source =
       g_pollable_input_stream_create_source(G_POLLABLE_INPUT_STREAM(self->base), cancellable);
@@ -135,11 +133,11 @@ static GSource *frame_limit_create_source(GPollableInputStream *stream,
   return source;
 }
 
-static gssize frame_limit_read_nonblocking(GPollableInputStream *stream, void *buffer,
-                                           gsize count, GError **error) {
+static gssize frame_limit_read_nonblocking(GPollableInputStream *stream, void *buffer, gsize count,
+                                           GError **error) {
   auto *self = WEBRTCCALL_FRAME_LIMIT_STREAM(stream);
-  gssize n = g_pollable_input_stream_read_nonblocking(G_POLLABLE_INPUT_STREAM(self->base),
-                                                      buffer, count, nullptr, error);
+  gssize n = g_pollable_input_stream_read_nonblocking(G_POLLABLE_INPUT_STREAM(self->base), buffer,
+                                                      count, nullptr, error);
   return check_read(self, buffer, n, error);
 }
 
@@ -167,8 +165,8 @@ static void webrtccall_frame_limit_stream_init(WebrtccallFrameLimitStream *) {}
 
 GInputStream *webrtccall_frame_limit_stream_new(GInputStream *base, guint64 max_message_bytes) {
   g_return_val_if_fail(G_IS_POLLABLE_INPUT_STREAM(base), nullptr);
-  auto *self = WEBRTCCALL_FRAME_LIMIT_STREAM(
-      g_object_new(WEBRTCCALL_TYPE_FRAME_LIMIT_STREAM, nullptr));
+  auto *self =
+      WEBRTCCALL_FRAME_LIMIT_STREAM(g_object_new(WEBRTCCALL_TYPE_FRAME_LIMIT_STREAM, nullptr));
   self->base = G_INPUT_STREAM(g_object_ref(base));
   self->scanner = new FrameScanner(max_message_bytes);
   return G_INPUT_STREAM(self);

@@ -11,11 +11,11 @@ namespace webrtccall::server {
 
 struct Limits {
   std::size_t max_message_bytes = protocol::kDefaultMaxMessageBytes; // summed over fragments
-  unsigned messages_per_second = 50;   // sustained rate per connection
-  unsigned message_burst = 200;        // messages a connection may send at once
-  unsigned max_connections = 10000;    // TCP connections in all
+  unsigned messages_per_second = 50; // sustained rate per connection
+  unsigned message_burst = 200;      // messages a connection may send at once
+  unsigned max_connections = 10000;  // TCP connections in all
   unsigned max_connections_per_address = 256;
-  unsigned handshake_timeout_seconds = 10; // to finish the WebSocket upgrade (or an HTTP request)
+  unsigned handshake_timeout_seconds = 10;  // to finish the WebSocket upgrade (or an HTTP request)
   unsigned keepalive_interval_seconds = 15; // between pings
   unsigned keepalive_timeout_seconds = 45;  // silence (no pong, no message) before a drop
 };

@@ -69,8 +69,8 @@ bool parse_options(int argc, char **argv, ServerOptions &options, bool &verbose)
        "Seconds without a pong or message before a client is dropped and its name released "
        "(default 45; 0: never)",
        "S"},
-      {"verbose", 'v', 0, G_OPTION_ARG_NONE, &verbose_flag,
-       "Log logins, calls and every message", nullptr},
+      {"verbose", 'v', 0, G_OPTION_ARG_NONE, &verbose_flag, "Log logins, calls and every message",
+       nullptr},
       {"version", 0, 0, G_OPTION_ARG_NONE, &show_version, "Print the version and exit", nullptr},
       {},
   };

@@ -30,8 +30,7 @@ void Router::received(ConnectionId from, const ClientMessage &message) {
 }
 
 void Router::refused(ConnectionId from, const ParseError &error) {
-  g_message("connection %" G_GUINT64_FORMAT ": refused a message: %s", from,
-            error.message.c_str());
+  g_message("connection %" G_GUINT64_FORMAT ": refused a message: %s", from, error.message.c_str());
   // A refused login is still a login reply, so the tutorial's client shows it.
   if (error.type == "login") {
     outbox_.send(from, LoginResult{false, error.code, error.message, kProtocolVersion});
@@ -96,8 +95,7 @@ void Router::handle(ConnectionId from, const Offer &message) {
   }
   if (other.peer != 0) {
     g_info("\"%s\" called \"%s\", who is busy", caller.name.c_str(), other.name.c_str());
-    send_error(from, ErrorCode::kBusy, quoted(message.name) + " is in another call",
-               message.name);
+    send_error(from, ErrorCode::kBusy, quoted(message.name) + " is in another call", message.name);
     return;
   }
   registry_.start_call(from, callee);
@@ -207,8 +205,8 @@ ConnectionId Router::addressee(ConnectionId from, const std::string &name) {
 
 void Router::refuse_outside_call(ConnectionId from, std::string_view what,
                                  const std::string &name) {
-  g_message("connection %" G_GUINT64_FORMAT ": refused %.*s outside a call", from,
-            int(what.size()), what.data());
+  g_message("connection %" G_GUINT64_FORMAT ": refused %.*s outside a call", from, int(what.size()),
+            what.data());
   send_error(from, ErrorCode::kNotInCall,
              "You are not in a call with " + quoted(name) + ": " + std::string(what) +
                  " is refused",

@@ -97,8 +97,8 @@ bool Server::start(GError **error) {
   } else {
     g_autoptr(GInetAddress) inet = g_inet_address_new_from_string(options_.host.c_str());
     if (!inet) {
-      g_set_error(error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
-                  "--host %s is not an IP address", options_.host.c_str());
+      g_set_error(error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT, "--host %s is not an IP address",
+                  options_.host.c_str());
       return false;
     }
     g_autoptr(GSocketAddress) address = g_inet_socket_address_new(inet, options_.port);
@@ -155,8 +155,8 @@ gboolean Server::on_incoming(GSocketService *, GSocketConnection *socket, GObjec
   if (limits.handshake_timeout_seconds > 0) {
     accepted->handshake_deadline.reset(
         g_timeout_source_new_seconds(limits.handshake_timeout_seconds));
-    g_source_set_callback(accepted->handshake_deadline.get(), on_handshake_deadline,
-                          accepted.get(), nullptr);
+    g_source_set_callback(accepted->handshake_deadline.get(), on_handshake_deadline, accepted.get(),
+                          nullptr);
     g_source_attach(accepted->handshake_deadline.get(), g_main_context_get_thread_default());
   }
   g_object_weak_ref(G_OBJECT(socket), on_socket_finalized, accepted.get());
@@ -164,8 +164,7 @@ gboolean Server::on_incoming(GSocketService *, GSocketConnection *socket, GObjec
   self->accepted_.emplace(socket, std::move(accepted));
 
   g_autoptr(GError) error = nullptr;
-  if (!soup_server_accept_iostream(self->soup_.get(), G_IO_STREAM(socket), local, remote,
-                                   &error))
+  if (!soup_server_accept_iostream(self->soup_.get(), G_IO_STREAM(socket), local, remote, &error))
     g_warning("cannot serve a connection from %s: %s", address.c_str(), error->message);
   return TRUE;
 }
@@ -231,8 +230,8 @@ void Server::on_upgrade_written(SoupServerMessage *message, gpointer data) {
   if (accepted != self->accepted_by_peer_.end())
     accepted->second->handshake_deadline.reset();
 
-  const char *origin = soup_message_headers_get_one(
-      soup_server_message_get_request_headers(message), "Origin");
+  const char *origin =
+      soup_message_headers_get_one(soup_server_message_get_request_headers(message), "Origin");
   g_autoptr(GIOStream) stream = soup_server_message_steal_connection(message);
   g_autoptr(GInputStream) limited = webrtccall_frame_limit_stream_new(
       g_io_stream_get_input_stream(stream), self->options_.limits.max_message_bytes);
@@ -244,8 +243,8 @@ void Server::on_upgrade_written(SoupServerMessage *message, gpointer data) {
 
   ConnectionId id = self->next_id_++;
   g_info("connection %" G_GUINT64_FORMAT ": WebSocket from %s", id, peer.c_str());
-  auto connection = std::make_unique<Connection>(id, peer, socket, stream,
-                                                 self->options_.limits, *self);
+  auto connection =
+      std::make_unique<Connection>(id, peer, socket, stream, self->options_.limits, *self);
   Connection &added = *connection;
   self->connections_.emplace(id, std::move(connection));
   if (self->options_.greeting)
@@ -311,7 +310,9 @@ void Server::on_text(Connection &connection, std::string_view text) {
     router_.received(connection.id(), std::get<protocol::ClientMessage>(parsed));
 }
 
-void Server::on_gone(Connection &connection) { router_.disconnected(connection.id()); }
+void Server::on_gone(Connection &connection) {
+  router_.disconnected(connection.id());
+}
 
 void Server::on_closed(Connection &connection) {
   g_info("connection %" G_GUINT64_FORMAT ": closed", connection.id());

@@ -22,9 +22,9 @@
 namespace webrtccall::server {
 
 struct ServerOptions {
-  std::string host;     // empty: every interface, as the tutorial's server
-  guint16 port = 9090;  // 0: any free port
-  std::string web_root; // empty: serve no files
+  std::string host;      // empty: every interface, as the tutorial's server
+  guint16 port = 9090;   // 0: any free port
+  std::string web_root;  // empty: serve no files
   bool greeting = false; // send the tutorial's "Hello world" on connect
   bool presence = true;
   Limits limits;
@@ -60,8 +60,8 @@ private:
   void on_gone(Connection &connection) override;
   void on_closed(Connection &connection) override;
 
-  static gboolean on_incoming(GSocketService *service, GSocketConnection *socket,
-                              GObject *source, gpointer self);
+  static gboolean on_incoming(GSocketService *service, GSocketConnection *socket, GObject *source,
+                              gpointer self);
   static void on_request(SoupServer *soup, SoupServerMessage *message, const char *path,
                          GHashTable *query, gpointer self);
   static void on_upgrade_written(SoupServerMessage *message, gpointer self);

@@ -64,8 +64,8 @@ ServerProcess::ServerProcess(const std::vector<std::string> &argv, bool tutorial
 }
 
 ServerProcess ServerProcess::ours(const std::vector<std::string> &args) {
-  std::vector<std::string> argv = {required_env("WEBRTCCALL_SIGNALING"), "--port", "0",
-                                   "--host", "127.0.0.1", "--verbose"};
+  std::vector<std::string> argv = {
+      required_env("WEBRTCCALL_SIGNALING"), "--port", "0", "--host", "127.0.0.1", "--verbose"};
   argv.insert(argv.end(), args.begin(), args.end());
   return ServerProcess(argv, false);
 }
@@ -140,7 +140,9 @@ int ServerProcess::stop(int signal, int timeout_ms) {
   return g_subprocess_get_exit_status(process_);
 }
 
-std::string ServerProcess::log() const { return read_file(stderr_path_); }
+std::string ServerProcess::log() const {
+  return read_file(stderr_path_);
+}
 
 int http_get(const std::string &url, std::string &body, const char *method) {
   g_autoptr(SoupSession) session = soup_session_new();

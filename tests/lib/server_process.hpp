@@ -24,8 +24,8 @@ public:
   ServerProcess(ServerProcess &&other) noexcept;
   ~ServerProcess();
 
-  const std::string &url() const { return url_; }         // ws://127.0.0.1:PORT/
-  std::string http_url(const std::string &path) const;    // http://127.0.0.1:PORT/path
+  const std::string &url() const { return url_; }      // ws://127.0.0.1:PORT/
+  std::string http_url(const std::string &path) const; // http://127.0.0.1:PORT/path
   bool is_tutorial() const { return tutorial_; }
   bool running();
   // Sends `signal`, waits for the exit; returns the exit status, or -1 if it

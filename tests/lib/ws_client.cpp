@@ -46,7 +46,9 @@ Json::Json(Json &&other) noexcept
     : text_(std::move(other.text_)), parser_(std::exchange(other.parser_, nullptr)),
       root_(std::exchange(other.root_, nullptr)) {}
 
-bool Json::has(const char *field) const { return json_object_has_member(root_, field); }
+bool Json::has(const char *field) const {
+  return json_object_has_member(root_, field);
+}
 
 const char *Json::str(const char *field) const {
   JsonNode *node = json_object_get_member(root_, field);
@@ -57,8 +59,8 @@ const char *Json::str(const char *field) const {
 
 bool Json::boolean(const char *field) const {
   JsonNode *node = json_object_get_member(root_, field);
-  return node && JSON_NODE_HOLDS_VALUE(node) &&
-         json_node_get_value_type(node) == G_TYPE_BOOLEAN && json_node_get_boolean(node);
+  return node && JSON_NODE_HOLDS_VALUE(node) && json_node_get_value_type(node) == G_TYPE_BOOLEAN &&
+         json_node_get_boolean(node);
 }
 
 JsonObject *Json::object(const char *field) const {
@@ -75,8 +77,8 @@ WsClient::WsClient(const std::string &url, const std::map<std::string, std::stri
   g_socket_client_set_timeout(client, 5);
   g_autoptr(GError) error = nullptr;
   const char *host = g_uri_get_host(uri);
-  connection_ = g_socket_client_connect_to_host(client, host, guint16(g_uri_get_port(uri)),
-                                                nullptr, &error);
+  connection_ =
+      g_socket_client_connect_to_host(client, host, guint16(g_uri_get_port(uri)), nullptr, &error);
   if (!connection_) {
     if (expect_failure)
       return;
@@ -98,8 +100,8 @@ WsClient::WsClient(const std::string &url, const std::map<std::string, std::stri
   for (const auto &[name, value] : extra_headers)
     request += name + ": " + value + "\r\n";
   request += "\r\n";
-  if (g_socket_send_with_blocking(socket_, request.data(), request.size(), TRUE, nullptr,
-                                  &error) < 0) {
+  if (g_socket_send_with_blocking(socket_, request.data(), request.size(), TRUE, nullptr, &error) <
+      0) {
     if (expect_failure)
       return;
     g_error("cannot send the handshake: %s", error->message);
@@ -217,8 +219,8 @@ bool WsClient::try_send_frame(std::uint8_t opcode, bool final_frame, const std::
   g_autoptr(GError) error = nullptr;
   std::size_t sent = 0;
   while (sent < frame.size()) {
-    gssize n = g_socket_send_with_blocking(socket_, frame.data() + sent, frame.size() - sent,
-                                           TRUE, nullptr, &error);
+    gssize n = g_socket_send_with_blocking(socket_, frame.data() + sent, frame.size() - sent, TRUE,
+                                           nullptr, &error);
     if (n <= 0)
       return false;
     sent += std::size_t(n);
@@ -226,7 +228,9 @@ bool WsClient::try_send_frame(std::uint8_t opcode, bool final_frame, const std::
   return true;
 }
 
-void WsClient::send_text(const std::string &text) { send_frame(kText, true, text); }
+void WsClient::send_text(const std::string &text) {
+  send_frame(kText, true, text);
+}
 
 std::optional<Frame> WsClient::receive(int timeout_ms) {
   gint64 deadline = g_get_monotonic_time() + timeout_ms * kMsUs;

@@ -45,7 +45,7 @@ public:
   bool has(const char *field) const;
   // Points into this message: "" when absent or not a string.
   const char *str(const char *field) const;
-  bool boolean(const char *field) const;    // false when absent or not a boolean
+  bool boolean(const char *field) const;       // false when absent or not a boolean
   JsonObject *object(const char *field) const; // nullptr when absent or not an object
 
 private:

@@ -35,9 +35,9 @@ std::string deflate_zeros(std::size_t size) {
   std::string zeros(size, '\0'), out(size / 100 + 1024, '\0');
   gsize read = 0, written = 0;
   g_autoptr(GError) error = nullptr;
-  GConverterResult result = g_converter_convert(
-      G_CONVERTER(compressor), zeros.data(), zeros.size(), out.data(), out.size(),
-      G_CONVERTER_INPUT_AT_END, &read, &written, &error);
+  GConverterResult result =
+      g_converter_convert(G_CONVERTER(compressor), zeros.data(), zeros.size(), out.data(),
+                          out.size(), G_CONVERTER_INPUT_AT_END, &read, &written, &error);
   g_assert_cmpint(result, ==, G_CONVERTER_FINISHED);
   out.resize(written);
   return out;
@@ -45,8 +45,8 @@ std::string deflate_zeros(std::size_t size) {
 
 void test_permessage_deflate_is_never_negotiated() {
   ServerProcess server = ServerProcess::ours();
-  WsClient bomber(server.url(), {{"Sec-WebSocket-Extensions",
-                                  "permessage-deflate; client_max_window_bits"}});
+  WsClient bomber(server.url(),
+                  {{"Sec-WebSocket-Extensions", "permessage-deflate; client_max_window_bits"}});
   g_assert_cmpint(bomber.status(), ==, 101);
   g_assert_false(bomber.response_headers().count("sec-websocket-extensions"));
   // A compression bomb sent anyway (RSV1 set, 64 MiB of zeros in ~64 KiB):
@@ -144,8 +144,7 @@ void test_candidate_burst_is_not_limited() {
 
 // Waits for the server to close a raw TCP connection; true if it did.
 bool closed_by_server(GSocket *socket, int timeout_ms) {
-  if (!g_socket_condition_timed_wait(socket, G_IO_IN, gint64(timeout_ms) * 1000, nullptr,
-                                     nullptr))
+  if (!g_socket_condition_timed_wait(socket, G_IO_IN, gint64(timeout_ms) * 1000, nullptr, nullptr))
     return false;
   char buffer[256];
   return g_socket_receive(socket, buffer, sizeof buffer, nullptr, nullptr) <= 0;
@@ -247,11 +246,14 @@ int main(int argc, char **argv) {
                   test_permessage_deflate_is_never_negotiated);
   g_test_add_func("/server/limits/oversize-message", test_oversize_message_closes_connection);
   g_test_add_func("/server/limits/fragmented-message-capped", test_fragmented_message_is_capped);
-  g_test_add_func("/server/limits/under-limit-relayed", test_message_under_the_limit_is_relayed_intact);
+  g_test_add_func("/server/limits/under-limit-relayed",
+                  test_message_under_the_limit_is_relayed_intact);
   g_test_add_func("/server/limits/flood", test_flood_is_cut_off_others_unaffected);
   g_test_add_func("/server/limits/candidate-burst-passes", test_candidate_burst_is_not_limited);
-  g_test_add_func("/server/limits/handshake-deadline", test_idle_connection_without_upgrade_is_closed);
-  g_test_add_func("/server/limits/connections-per-address", test_connections_per_address_are_capped);
+  g_test_add_func("/server/limits/handshake-deadline",
+                  test_idle_connection_without_upgrade_is_closed);
+  g_test_add_func("/server/limits/connections-per-address",
+                  test_connections_per_address_are_capped);
   g_test_add_func("/server/limits/total-connections", test_total_connections_are_capped);
   g_test_add_func("/server/limits/keepalive-drops-silent-peer",
                   test_silent_peer_is_dropped_by_keepalive);

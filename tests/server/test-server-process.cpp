@@ -167,8 +167,12 @@ void stop_with(int signal) {
   g_assert_cmpint((g_get_monotonic_time() - start) / 1000, <, 1900); // not the grace period
 }
 
-void test_sigterm_ends_calls_and_exits_cleanly() { stop_with(SIGTERM); }
-void test_sigint_ends_calls_and_exits_cleanly() { stop_with(SIGINT); }
+void test_sigterm_ends_calls_and_exits_cleanly() {
+  stop_with(SIGTERM);
+}
+void test_sigint_ends_calls_and_exits_cleanly() {
+  stop_with(SIGINT);
+}
 
 void test_ipv6_loopback() {
   ServerProcess server = ServerProcess::ours({"--host", "::1"});
@@ -191,20 +195,19 @@ void test_libsoup_client_logs_in() {
       session, message, nullptr, nullptr, G_PRIORITY_DEFAULT, nullptr,
       +[](GObject *source, GAsyncResult *result, gpointer data) {
         auto *state = static_cast<State *>(data);
-        state->connection = soup_session_websocket_connect_finish(SOUP_SESSION(source), result,
-                                                                  &state->error);
+        state->connection =
+            soup_session_websocket_connect_finish(SOUP_SESSION(source), result, &state->error);
         if (!state->connection)
           return;
-        g_signal_connect(state->connection, "message",
-                         G_CALLBACK(+[](SoupWebsocketConnection *, gint, GBytes *bytes,
-                                        gpointer data) {
-                           gsize size = 0;
-                           auto *text = static_cast<const char *>(g_bytes_get_data(bytes, &size));
-                           static_cast<State *>(data)->reply.assign(text, size);
-                         }),
-                         state);
-        soup_websocket_connection_send_text(state->connection,
-                                            R"({"type":"login","name":"soup"})");
+        g_signal_connect(
+            state->connection, "message",
+            G_CALLBACK(+[](SoupWebsocketConnection *, gint, GBytes *bytes, gpointer data) {
+              gsize size = 0;
+              auto *text = static_cast<const char *>(g_bytes_get_data(bytes, &size));
+              static_cast<State *>(data)->reply.assign(text, size);
+            }),
+            state);
+        soup_websocket_connection_send_text(state->connection, R"({"type":"login","name":"soup"})");
       },
       &state);
   gint64 deadline = g_get_monotonic_time() + 5 * G_USEC_PER_SEC;

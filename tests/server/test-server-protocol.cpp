@@ -109,11 +109,10 @@ void test_message_for_unknown_user_is_refused() {
 void test_bad_logins_are_refused_and_bind_nothing() {
   ServerProcess server = ServerProcess::ours();
   WsClient alice(server.url());
-  for (const char *frame : {R"({"type":"login"})", R"({"type":"login","name":null})",
-                            R"({"type":"login","name":5})", R"({"type":"login","name":""})",
-                            R"({"type":"login","name":" padded "})",
-                            R"({"type":"login","name":"a\u0000b"})",
-                            R"({"type":"login","name":"line\nbreak"})"}) {
+  for (const char *frame :
+       {R"({"type":"login"})", R"({"type":"login","name":null})", R"({"type":"login","name":5})",
+        R"({"type":"login","name":""})", R"({"type":"login","name":" padded "})",
+        R"({"type":"login","name":"a\u0000b"})", R"({"type":"login","name":"line\nbreak"})"}) {
     alice.send_text(frame);
     // A frame that is not JSON at all is an error; a broken login is a login reply.
     Json reply = alice.expect_json("a refusal");
@@ -168,7 +167,8 @@ void test_sender_name_comes_from_connection() {
   alice.send_text(offer_json("bob"));
   bob.expect_type("offer");
   // mallory answers alice's call to bob, as bob would.
-  mallory.send_text(R"({"type":"answer","name":"alice","from":"bob","answer":{"type":"answer","sdp":"v=0"}})");
+  mallory.send_text(
+      R"({"type":"answer","name":"alice","from":"bob","answer":{"type":"answer","sdp":"v=0"}})");
   expect_error(mallory, "not-in-call");
   mallory.send_text(candidate_json("alice"));
   expect_error(mallory, "not-in-call");
@@ -179,7 +179,8 @@ void test_sender_name_comes_from_connection() {
   // An offer relayed carries the caller's name whatever the frame claims.
   WsClient carol(server.url());
   carol.login("carol");
-  mallory.send_text(R"({"type":"offer","name":"carol","caller":"alice","offer":{"type":"offer","sdp":"v=0"}})");
+  mallory.send_text(
+      R"({"type":"offer","name":"carol","caller":"alice","offer":{"type":"offer","sdp":"v=0"}})");
   Json offer = carol.expect_type("offer");
   g_assert_cmpstr(offer.str("name"), ==, "mallory");
 }

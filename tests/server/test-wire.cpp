@@ -148,8 +148,8 @@ void test_whole_call_twice() {
     alice.expect_type("candidate");
     WsClient &hanger = call == 0 ? alice : bob;
     WsClient &other = call == 0 ? bob : alice;
-    hanger.send_text(std::string(R"({"type":"leave","name":")") +
-                     (call == 0 ? "bob" : "alice") + "\"}");
+    hanger.send_text(std::string(R"({"type":"leave","name":")") + (call == 0 ? "bob" : "alice") +
+                     "\"}");
     other.expect_type("leave");
   }
 }

@@ -97,7 +97,9 @@ void test_leave_parses_with_and_without_fields() {
   g_assert_false(unknown.reason.has_value());
 }
 
-void test_presence_request_parses() { expect_client<Presence>(R"({"type":"presence"})"); }
+void test_presence_request_parses() {
+  expect_client<Presence>(R"({"type":"presence"})");
+}
 
 void test_unknown_type_is_command_not_found() {
   ParseError error = expect_client_error(R"({"type":"dance"})", ErrorCode::kUnknownType);
@@ -123,14 +125,19 @@ void test_invalid_utf8_is_refused() {
 }
 
 void test_non_objects_are_refused() {
-  const char *cases[] = {"", "  ", "null", "1", "\"login\"", "[]", "[{\"type\":\"login\"}]", "true"};
+  const char *cases[] = {"",    "  ", "null", "1", "\"login\"", "[]", "[{\"type\":\"login\"}]",
+                         "true"};
   for (const char *text : cases)
     expect_client_error(text, ErrorCode::kBadMessage);
 }
 
 void test_missing_or_mistyped_type_is_refused() {
-  const char *cases[] = {"{}", R"({"type":null})", R"({"type":1})", R"({"type":["login"]})",
-                         R"({"type":{"x":1}})", R"({"name":"alice"})"};
+  const char *cases[] = {"{}",
+                         R"({"type":null})",
+                         R"({"type":1})",
+                         R"({"type":["login"]})",
+                         R"({"type":{"x":1}})",
+                         R"({"name":"alice"})"};
   for (const char *text : cases) {
     ParseError error = expect_client_error(text, ErrorCode::kBadMessage);
     g_assert_nonnull(g_strstr_len(error.message.c_str(), -1, "\"type\""));
@@ -203,15 +210,16 @@ void test_size_limit_is_checked_first() {
 }
 
 void test_deep_nesting_does_not_crash() {
-  std::string deep = R"({"type":"login","name":)" + std::string(20000, '[') +
-                     std::string(20000, ']') + "}";
+  std::string deep =
+      R"({"type":"login","name":)" + std::string(20000, '[') + std::string(20000, ']') + "}";
   ClientParse parsed = parse_client_message(deep, deep.size());
   g_assert_true(std::holds_alternative<ParseError>(parsed));
 }
 
 void test_names_follow_the_rules() {
-  const char *valid[] = {"alice", "a", "Zoë", "日本語", "__proto__", "constructor",
-                         "hasOwnProperty", "a b", "x@example.com", "😀"};
+  const char *valid[] = {
+      "alice",          "a",   "Zoë",           "日本語", "__proto__", "constructor",
+      "hasOwnProperty", "a b", "x@example.com", "😀"};
   for (const char *name : valid)
     if (auto problem = name_problem(name))
       g_error("\"%s\" should be valid: %s", name, problem->c_str());
@@ -230,14 +238,16 @@ void test_names_follow_the_rules() {
       {std::string(1 << 20, 'a'), "is longer than 64 characters"},
       {" alice", "starts or ends with white space"},
       {"alice ", "starts or ends with white space"},
-      {"\xc2\xa0" "alice", "starts or ends with white space"},
+      {"\xc2\xa0"
+       "alice",
+       "starts or ends with white space"},
       {"al\nice", "contains a control character"},
       {"al\tice", "contains a control character"},
       {std::string("al\0ice", 6), "contains a control character"},
       {"a\x7f", "contains a control character"},
       {"a\xc2\x85", "contains a control character"},
-      {"a\xe2\x80\x8b", "contains a control character"},  // zero-width space
-      {"a\xe2\x80\xae", "contains a control character"},  // right-to-left override
+      {"a\xe2\x80\x8b", "contains a control character"}, // zero-width space
+      {"a\xe2\x80\xae", "contains a control character"}, // right-to-left override
       {"\xff", "is not valid UTF-8"},
       {"a\xc3", "is not valid UTF-8"},
   };
@@ -306,8 +316,9 @@ void test_relayed_offer_wire_shape() {
 
 void test_candidate_serializes_nulls_like_browsers() {
   std::string text = serialize(ServerMessage{Candidate{{}, {"candidate:1", std::nullopt, 2, {}}}});
-  g_assert_cmpstr(text.c_str(), ==,
-                  R"({"type":"candidate","candidate":{"candidate":"candidate:1","sdpMid":null,"sdpMLineIndex":2}})");
+  g_assert_cmpstr(
+      text.c_str(), ==,
+      R"({"type":"candidate","candidate":{"candidate":"candidate:1","sdpMid":null,"sdpMLineIndex":2}})");
 }
 
 void test_client_parser_reads_the_tutorial_server() {
@@ -352,8 +363,8 @@ void test_codes_and_reasons_have_wire_names() {
     g_assert_false(name.empty());
     g_assert_true(error_code_from_string(name) == code);
   }
-  for (auto reason : {LeaveReason::kHangup, LeaveReason::kRejected, LeaveReason::kGone,
-                      LeaveReason::kBusy})
+  for (auto reason :
+       {LeaveReason::kHangup, LeaveReason::kRejected, LeaveReason::kGone, LeaveReason::kBusy})
     g_assert_true(leave_reason_from_string(to_string(reason)) == reason);
   g_assert_false(error_code_from_string("nope").has_value());
 }

@@ -59,8 +59,8 @@ struct Fixture {
 
   void expect_nothing() {
     if (!outbox.sent.empty())
-      g_error("expected nothing more, sent to %" G_GUINT64_FORMAT ": %s",
-              outbox.sent.front().first, outbox.sent.front().second.c_str());
+      g_error("expected nothing more, sent to %" G_GUINT64_FORMAT ": %s", outbox.sent.front().first,
+              outbox.sent.front().second.c_str());
   }
 
   CallState state(ConnectionId id) { return router.registry().session(id)->state; }
@@ -96,7 +96,9 @@ const char *kCandidateJson =
 
 void login_taken_name_is_refused(Fixture &f) {
   f.router.received(kDave, Login{"alice"});
-  f.expect(kDave, R"({"type":"login","success":false,"code":"name-taken","message":"The name \"alice\" is taken; choose another","protocol":2})");
+  f.expect(
+      kDave,
+      R"({"type":"login","success":false,"code":"name-taken","message":"The name \"alice\" is taken; choose another","protocol":2})");
 }
 
 void login_invalid_names_are_refused(Fixture &f) {
@@ -117,7 +119,8 @@ void login_proto_names_work(Fixture &f) {
   f.router.received(kAlice, Offer{"__proto__", {"offer", "v=0"}});
   f.expect(kDave, R"({"type":"offer","offer":{"type":"offer","sdp":"v=0"},"name":"alice"})");
   f.router.received(kDave, Answer{"alice", {"answer", "v=0"}});
-  f.expect(kAlice, R"({"type":"answer","answer":{"type":"answer","sdp":"v=0"},"name":"__proto__"})");
+  f.expect(kAlice,
+           R"({"type":"answer","answer":{"type":"answer","sdp":"v=0"},"name":"__proto__"})");
   f.router.disconnected(kDave);
   f.expect(kAlice, R"({"type":"leave","name":"__proto__","reason":"gone"})");
   f.log_in(kDave + 1, "constructor");
@@ -125,7 +128,9 @@ void login_proto_names_work(Fixture &f) {
 
 void login_second_on_one_connection_is_refused(Fixture &f) {
   f.router.received(kAlice, Login{"alice2"});
-  f.expect(kAlice, R"({"type":"login","success":false,"code":"already-logged-in","message":"Already logged in as \"alice\" on this connection","protocol":2})");
+  f.expect(
+      kAlice,
+      R"({"type":"login","success":false,"code":"already-logged-in","message":"Already logged in as \"alice\" on this connection","protocol":2})");
   // The first name stays bound to the connection; the second is not taken.
   g_assert_true(f.router.registry().find("alice") == std::optional<ConnectionId>(kAlice));
   g_assert_false(f.router.registry().find("alice2").has_value());
@@ -140,8 +145,7 @@ void login_name_is_released_on_disconnect(Fixture &f) {
 
 void before_login_everything_is_refused(Fixture &f) {
   ClientMessage messages[] = {Offer{"bob", {"offer", "v=0"}}, Answer{"bob", {"answer", "v=0"}},
-                              Candidate{"bob", kCandidate}, Leave{"bob", std::nullopt},
-                              Presence{}};
+                              Candidate{"bob", kCandidate}, Leave{"bob", std::nullopt}, Presence{}};
   for (const auto &message : messages) {
     f.router.received(kDave, message);
     f.expect_error(kDave, ErrorCode::kNotLoggedIn);
@@ -149,8 +153,11 @@ void before_login_everything_is_refused(Fixture &f) {
 }
 
 void refused_login_frame_gets_login_reply(Fixture &f) {
-  f.router.refused(kDave, ParseError{ErrorCode::kBadField, "\"name\" must be a string", "login", {}});
-  f.expect(kDave, R"({"type":"login","success":false,"code":"bad-field","message":"\"name\" must be a string","protocol":2})");
+  f.router.refused(kDave,
+                   ParseError{ErrorCode::kBadField, "\"name\" must be a string", "login", {}});
+  f.expect(
+      kDave,
+      R"({"type":"login","success":false,"code":"bad-field","message":"\"name\" must be a string","protocol":2})");
   f.router.refused(kDave, ParseError{ErrorCode::kUnknownType, "Command not found: x", "x", {}});
   f.expect(kDave, R"({"type":"error","message":"Command not found: x","code":"unknown-type"})");
 }
@@ -166,7 +173,9 @@ void offer_is_relayed_with_caller_name(Fixture &f) {
 
 void offer_to_unknown_user_is_refused(Fixture &f) {
   f.router.received(kAlice, Offer{"zed", {"offer", "v=0"}});
-  f.expect(kAlice, R"({"type":"error","message":"User \"zed\" is not logged in","code":"unknown-user","name":"zed"})");
+  f.expect(
+      kAlice,
+      R"({"type":"error","message":"User \"zed\" is not logged in","code":"unknown-user","name":"zed"})");
   g_assert_true(f.state(kAlice) == CallState::kIdle);
 }
 
@@ -180,7 +189,8 @@ void offer_to_oneself_is_refused(Fixture &f) {
 void offer_to_busy_user_is_refused(Fixture &f) {
   f.establish_alice_bob();
   f.router.received(kCarol, Offer{"bob", {"offer", "v=0"}});
-  f.expect(kCarol, R"({"type":"error","message":"\"bob\" is in another call","code":"busy","name":"bob"})");
+  f.expect(kCarol,
+           R"({"type":"error","message":"\"bob\" is in another call","code":"busy","name":"bob"})");
   // Ringing counts as busy too.
   f.log_in(kDave, "dave");
   f.router.disconnected(kBob);
@@ -371,7 +381,9 @@ void close_after_leave_sends_nothing(Fixture &f) {
   f.router.disconnected(kAlice);
 }
 
-void disconnect_before_login_is_harmless(Fixture &f) { f.router.disconnected(kDave); }
+void disconnect_before_login_is_harmless(Fixture &f) {
+  f.router.disconnected(kDave);
+}
 
 // --- presence
 
@@ -384,7 +396,9 @@ void presence_lists_then_sends_changes(Fixture &f) {
   f.expect(kAlice, R"({"type":"presence","left":"dave"})");
   // Failed logins change nothing.
   f.router.received(kDave, Login{"bob"});
-  f.expect(kDave, R"({"type":"login","success":false,"code":"name-taken","message":"The name \"bob\" is taken; choose another","protocol":2})");
+  f.expect(
+      kDave,
+      R"({"type":"login","success":false,"code":"name-taken","message":"The name \"bob\" is taken; choose another","protocol":2})");
 }
 
 void presence_costs_nothing_unasked(Fixture &f) {
@@ -426,8 +440,9 @@ void shutdown_tells_both_parties(Fixture &f) {
 }
 
 void add(const char *path, Test test) {
-  g_test_add(path, Fixture, reinterpret_cast<gconstpointer>(test), setup,
-             [](Fixture *f, gconstpointer data) { reinterpret_cast<Test>(data)(*f); }, teardown);
+  g_test_add(
+      path, Fixture, reinterpret_cast<gconstpointer>(test), setup,
+      [](Fixture *f, gconstpointer data) { reinterpret_cast<Test>(data)(*f); }, teardown);
 }
 
 } // namespace
@@ -464,7 +479,8 @@ int main(int argc, char **argv) {
   add("/router/leave/unknown-user-is-refused", leave_to_unknown_user_is_refused);
   add("/router/leave/not-in-call-is-refused", leave_to_someone_not_in_call_is_refused);
   add("/router/disconnect/mid-call-sends-leave-gone", disconnect_mid_call_sends_leave_gone);
-  add("/router/disconnect/while-ringing-sends-leave-gone", disconnect_while_ringing_sends_leave_gone);
+  add("/router/disconnect/while-ringing-sends-leave-gone",
+      disconnect_while_ringing_sends_leave_gone);
   add("/router/disconnect/after-leave-sends-nothing", close_after_leave_sends_nothing);
   add("/router/disconnect/before-login-is-harmless", disconnect_before_login_is_harmless);
   add("/router/presence/list-then-changes", presence_lists_then_sends_changes);
