@@ -154,7 +154,7 @@ gboolean Server::on_incoming(GSocketService *, GSocketConnection *socket, GObjec
   accepted->peer = address_string(remote, true);
   if (limits.handshake_timeout_seconds > 0) {
     accepted->handshake_deadline.reset(
-        g_timeout_source_new_seconds(limits.handshake_timeout_seconds));
+        g_timeout_source_new(limits.handshake_timeout_seconds * 1000));
     g_source_set_callback(accepted->handshake_deadline.get(), on_handshake_deadline, accepted.get(),
                           nullptr);
     g_source_attach(accepted->handshake_deadline.get(), g_main_context_get_thread_default());

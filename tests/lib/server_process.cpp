@@ -144,6 +144,13 @@ std::string ServerProcess::log() const {
   return read_file(stderr_path_);
 }
 
+void ServerProcess::assert_log_clean() const {
+  std::string text = log();
+  for (const char *bad : {"-WARNING **", "-CRITICAL **", "-ERROR **"})
+    if (text.find(bad) != std::string::npos)
+      g_error("the server logged a%s:\n%s", bad, text.c_str());
+}
+
 int http_get(const std::string &url, std::string &body, const char *method) {
   g_autoptr(SoupSession) session = soup_session_new();
   g_autoptr(SoupMessage) message = soup_message_new(method, url.c_str());

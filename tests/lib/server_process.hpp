@@ -33,6 +33,9 @@ public:
   int stop(int signal, int timeout_ms);
   // What the process logged on stderr so far.
   std::string log() const;
+  // Fails the test if the log has a warning or critical from any domain: bad
+  // client input must be logged as a message, and criticals are bugs.
+  void assert_log_clean() const;
 
 private:
   ServerProcess(const std::vector<std::string> &argv, bool tutorial);

@@ -15,6 +15,7 @@ namespace {
 // Two users complete a call set-up: the server still routes for everyone else.
 void assert_calls_still_work(ServerProcess &server) {
   g_assert_true(server.running());
+  server.assert_log_clean();
   std::string suffix = std::to_string(g_random_int());
   WsClient alice(server.url()), bob(server.url());
   alice.login("alice-" + suffix);

@@ -165,6 +165,7 @@ void stop_with(int signal) {
     g_thread_join(thread);
   g_assert_cmpint(status, ==, 0);
   g_assert_cmpint((g_get_monotonic_time() - start) / 1000, <, 1900); // not the grace period
+  server.assert_log_clean();
 }
 
 void test_sigterm_ends_calls_and_exits_cleanly() {

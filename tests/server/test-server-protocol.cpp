@@ -15,6 +15,7 @@ namespace {
 // The server survived: a new client can still log in and be answered.
 void assert_still_serving(ServerProcess &server) {
   g_assert_true(server.running());
+  server.assert_log_clean();
   WsClient probe(server.url());
   probe.login("probe-" + std::to_string(g_random_int()));
 }
