@@ -1,0 +1,585 @@
+#include "call_controller.hpp"
+
+#include "debug.hpp"
+
+#include <gst/webrtc/webrtc.h>
+
+#include <utility>
+
+namespace webrtccall {
+
+using namespace protocol;
+
+namespace {
+
+// How often a caller re-offers to a peer that is not online yet, on a server
+// without presence (the tutorial's drops offers to absent users silently).
+constexpr unsigned kRetryOfferMs = 1000;
+
+std::string reason_name(std::optional<LeaveReason> reason) {
+  return std::string(to_string(reason.value_or(LeaveReason::kHangup)));
+}
+
+} // namespace
+
+CallController::CallController(GstElement *element, ElementContext &context,
+                               ControllerSettings settings, ElementHooks &hooks)
+    : element_(element), context_(context), settings_(std::move(settings)), hooks_(hooks) {}
+
+CallController::~CallController() {
+  stop_call_timer();
+  context_.cancel(retry_timer_);
+  context_.cancel(stats_timer_);
+}
+
+void CallController::start() {
+  set_state(CallState::kConnecting);
+  SignalingClient::Events events;
+  std::weak_ptr<CallController> weak = weak_from_this();
+  events.opened = [weak] {
+    if (auto self = weak.lock())
+      self->on_opened();
+  };
+  events.message = [weak](const ServerMessage &message) {
+    if (auto self = weak.lock())
+      self->on_message(message);
+  };
+  events.lost = [weak](const std::string &why) {
+    auto self = weak.lock();
+    if (!self)
+      return;
+    self->logged_in_ = false;
+    GST_ELEMENT_WARNING(self->element_, RESOURCE, READ,
+                        ("Lost the signaling server; reconnecting."), ("%s", why.c_str()));
+    if (!self->session_)
+      self->set_state(CallState::kConnecting, "server-lost");
+  };
+  events.failed = [weak](const std::string &why) {
+    auto self = weak.lock();
+    if (!self)
+      return;
+    self->logged_in_ = false;
+    self->fail(FailureKind::kServer, "server-unreachable",
+               "Cannot reach the signaling server at " + self->settings_.server +
+                   ". Start webrtccall-signaling there, or correct the server property.",
+               why);
+  };
+  client_ = std::make_shared<SignalingClient>(element_, context_, settings_.server,
+                                              settings_.reconnect_timeout_s, std::move(events));
+  client_->start();
+}
+
+void CallController::on_opened() {
+  GST_INFO_OBJECT(element_, "logging in as %s", settings_.user.c_str());
+  client_->send(Login{settings_.user});
+}
+
+void CallController::playing() {
+  is_playing_ = true;
+  if (call_wanted_.empty() && !settings_.peer.empty() && state_ != CallState::kEnded && !session_)
+    call_wanted_ = settings_.peer;
+  if (!call_wanted_.empty() && logged_in_)
+    call(call_wanted_);
+}
+
+void CallController::call(std::string peer) {
+  if (peer.empty() || peer == settings_.user) {
+    fail(FailureKind::kSettings, "invalid-peer",
+         peer.empty() ? "No one to call: give the peer's user name."
+                      : "A user cannot call itself: set peer to another user's name.");
+    return;
+  }
+  if (session_ || state_ == CallState::kCalling || state_ == CallState::kRinging) {
+    GST_WARNING_OBJECT(element_, "already in a call with %s: hang up before calling %s",
+                       remote_.c_str(), peer.c_str());
+    return;
+  }
+  if (!logged_in_ || !is_playing_) {
+    call_wanted_ = peer; // placed once logged in and playing
+    return;
+  }
+  call_wanted_.clear();
+  remote_ = peer;
+  set_state(CallState::kCalling);
+  start_call_timer();
+  place_call();
+}
+
+void CallController::place_call() {
+  if (state_ != CallState::kCalling || session_)
+    return;
+  // With presence we know whether the peer is online; wait for it to come.
+  if (presence_known_ && !online_.count(remote_)) {
+    GST_INFO_OBJECT(element_, "%s is not online yet; waiting", remote_.c_str());
+    return;
+  }
+  session_ = make_session(remote_);
+  if (session_->start())
+    session_->offer();
+}
+
+std::shared_ptr<CallSession> CallController::make_session(const std::string &peer) {
+  CallSession::Events events;
+  std::weak_ptr<CallController> weak = weak_from_this();
+  events.send = [weak](ClientMessage message) {
+    if (auto self = weak.lock())
+      self->client_->send(message);
+  };
+  events.connected = [weak] {
+    auto self = weak.lock();
+    if (!self)
+      return;
+    GST_INFO_OBJECT(self->element_, "media connected with %s", self->remote_.c_str());
+    if (self->settings_.stats_interval_ms > 0 && !self->stats_timer_) {
+      self->totals_ = {};
+      self->stats_timer_ = self->context_.schedule(self->settings_.stats_interval_ms, true, [weak] {
+        if (auto s = weak.lock())
+          s->poll_stats();
+      });
+    }
+  };
+  events.failed = [weak](const CallFailure &failure) {
+    if (auto self = weak.lock()) {
+      if (self->session_)
+        self->client_->send(Leave{self->remote_, LeaveReason::kHangup});
+      self->end_call(failure.reason, &failure);
+    }
+  };
+  events.output_name = [this](MediaKind kind) { return hooks_.output_name(kind); };
+  auto session = std::make_shared<CallSession>(element_, context_, settings_.call, hooks_.inputs(),
+                                               peer, std::move(events));
+  return session;
+}
+
+void CallController::on_message(const ServerMessage &message) {
+  std::visit(
+      [this](const auto &m) {
+        using T = std::decay_t<decltype(m)>;
+        if constexpr (std::is_same_v<T, LoginResult>)
+          on_login(m);
+        else if constexpr (std::is_same_v<T, Offer>)
+          on_offer(m);
+        else if constexpr (std::is_same_v<T, Answer>)
+          on_answer(m);
+        else if constexpr (std::is_same_v<T, Candidate>)
+          on_candidate(m);
+        else if constexpr (std::is_same_v<T, Leave>)
+          on_leave(m);
+        else if constexpr (std::is_same_v<T, Error>)
+          on_error(m);
+        else if constexpr (std::is_same_v<T, Presence>)
+          on_presence(m);
+      },
+      message);
+}
+
+void CallController::on_login(const LoginResult &result) {
+  if (!result.success) {
+    if (result.code == ErrorCode::kNameTaken || !result.code)
+      fail(FailureKind::kNameTaken, "name-taken",
+           "The name \"" + settings_.user +
+               "\" is already logged in on the signaling server. Choose another user name.",
+           result.message);
+    else
+      fail(FailureKind::kSettings, "login-refused",
+           "The signaling server refused the login as \"" + settings_.user +
+               "\": " + result.message,
+           result.message);
+    return;
+  }
+  logged_in_ = true;
+  server_protocol_ = result.protocol.value_or(1);
+  GST_INFO_OBJECT(element_, "logged in as %s (protocol %d)", settings_.user.c_str(),
+                  server_protocol_);
+  if (server_protocol_ >= 2)
+    client_->send(Presence{});
+  if (!session_ && state_ != CallState::kCalling && state_ != CallState::kRinging &&
+      state_ != CallState::kEnded)
+    set_state(CallState::kLoggedIn);
+  if (!call_wanted_.empty() && is_playing_)
+    call(call_wanted_);
+}
+
+void CallController::on_presence(const Presence &presence) {
+  if (presence.users) {
+    presence_known_ = true;
+    online_ = std::set<std::string>(presence.users->begin(), presence.users->end());
+  }
+  if (!presence.joined.empty())
+    online_.insert(presence.joined);
+  if (!presence.left.empty())
+    online_.erase(presence.left);
+  if (state_ == CallState::kCalling && !session_ && online_.count(remote_))
+    place_call();
+}
+
+void CallController::on_offer(const Offer &offer) {
+  if (session_ && offer.name == remote_ && state_ == CallState::kInCall) {
+    GST_WARNING_OBJECT(element_, "%s renegotiates; webrtcbin 1.22 cannot, ignoring the offer",
+                       offer.name.c_str());
+    return;
+  }
+  bool busy = session_ || state_ == CallState::kCalling || state_ == CallState::kRinging ||
+              state_ == CallState::kEnded;
+  if (busy) {
+    GST_INFO_OBJECT(element_, "%s calls while we are busy: declining", offer.name.c_str());
+    client_->send(Leave{offer.name, LeaveReason::kBusy});
+    return;
+  }
+  remote_ = offer.name;
+  pending_offer_ = offer.offer.sdp;
+  early_candidates_.clear();
+  set_state(CallState::kRinging);
+  if (settings_.auto_answer) {
+    answer();
+    return;
+  }
+  start_call_timer();
+  hooks_.incoming_call(offer.name);
+}
+
+void CallController::answer() {
+  if (state_ != CallState::kRinging || pending_offer_.empty()) {
+    GST_WARNING_OBJECT(element_, "answer: no incoming call");
+    return;
+  }
+  stop_call_timer();
+  session_ = make_session(remote_);
+  set_state(CallState::kInCall);
+  if (!session_->start())
+    return;
+  for (const auto &candidate : early_candidates_)
+    session_->add_remote_candidate(candidate);
+  early_candidates_.clear();
+  session_->accept_offer(std::exchange(pending_offer_, {}));
+}
+
+void CallController::reject() {
+  if (state_ != CallState::kRinging) {
+    GST_WARNING_OBJECT(element_, "reject: no incoming call");
+    return;
+  }
+  stop_call_timer();
+  client_->send(Leave{remote_, LeaveReason::kRejected});
+  pending_offer_.clear();
+  early_candidates_.clear();
+  set_state(CallState::kLoggedIn, "rejected");
+  remote_.clear();
+}
+
+bool CallController::from_peer(const std::string &name) const {
+  // The tutorial's server relays answers, candidates and leaves without a name.
+  return name.empty() || name == remote_;
+}
+
+void CallController::on_answer(const Answer &answer) {
+  if (!session_ || state_ != CallState::kCalling || !from_peer(answer.name)) {
+    GST_WARNING_OBJECT(element_, "ignoring an answer from %s", answer.name.c_str());
+    return;
+  }
+  stop_call_timer();
+  set_state(CallState::kInCall);
+  session_->accept_answer(answer.answer.sdp);
+}
+
+void CallController::on_candidate(const Candidate &candidate) {
+  if (!from_peer(candidate.name) || remote_.empty())
+    return;
+  if (session_)
+    session_->add_remote_candidate(candidate.candidate);
+  else if (state_ == CallState::kRinging)
+    early_candidates_.push_back(candidate.candidate);
+}
+
+void CallController::on_leave(const Leave &leave) {
+  if (remote_.empty() || !from_peer(leave.name))
+    return;
+  std::string reason = reason_name(leave.reason);
+  switch (state_) {
+  case CallState::kCalling: {
+    CallFailure failure;
+    if (leave.reason == LeaveReason::kBusy)
+      failure = {"busy", remote_ + " is in another call. Try again later.", ""};
+    else if (leave.reason == LeaveReason::kGone)
+      failure = {"peer-gone", remote_ + " went offline before answering.", ""};
+    else
+      failure = {"declined", remote_ + " declined the call.", ""};
+    end_call(failure.reason, &failure);
+    break;
+  }
+  case CallState::kRinging:
+    // The caller gave up before we answered.
+    pending_offer_.clear();
+    early_candidates_.clear();
+    stop_call_timer();
+    set_state(CallState::kLoggedIn, "cancelled");
+    remote_.clear();
+    break;
+  case CallState::kInCall:
+    GST_INFO_OBJECT(element_, "%s hung up (%s)", remote_.c_str(), reason.c_str());
+    end_call(reason == "gone" ? "peer-gone" : "remote-hangup");
+    break;
+  default:
+    break;
+  }
+}
+
+void CallController::on_error(const Error &error) {
+  GST_INFO_OBJECT(element_, "server says: %s", error.message.c_str());
+  if (state_ != CallState::kCalling || (!error.name.empty() && error.name != remote_))
+    return;
+  if (error.code == ErrorCode::kUnknownUser) {
+    // Offline: wait for presence, or try again, until the call timer ends it.
+    if (session_) {
+      session_->close(false);
+      session_.reset();
+    }
+    if (!presence_known_) {
+      context_.cancel(retry_timer_);
+      retry_timer_ = context_.schedule(kRetryOfferMs, false, [weak = weak_from_this()] {
+        if (auto self = weak.lock()) {
+          self->retry_timer_ = 0;
+          self->place_call();
+        }
+      });
+    } else {
+      online_.erase(remote_);
+    }
+    return;
+  }
+  CallFailure failure;
+  if (error.code == ErrorCode::kBusy)
+    failure = {"busy", remote_ + " is in another call. Try again later.", error.message};
+  else
+    failure = {"refused", "The signaling server refused the call: " + error.message, error.message};
+  end_call(failure.reason, &failure);
+}
+
+void CallController::start_call_timer() {
+  stop_call_timer();
+  if (settings_.call_timeout_s == 0)
+    return;
+  call_timer_ =
+      context_.schedule(settings_.call_timeout_s * 1000, false, [weak = weak_from_this()] {
+        auto self = weak.lock();
+        if (!self)
+          return;
+        self->call_timer_ = 0;
+        unsigned waited = self->settings_.call_timeout_s;
+        if (self->state_ == CallState::kCalling) {
+          bool offline = !self->session_;
+          CallFailure failure =
+              offline ? CallFailure{"peer-offline",
+                                    self->remote_ + " did not come online within " +
+                                        std::to_string(waited) +
+                                        " s (call-timeout). Check the name, or raise call-timeout.",
+                                    ""}
+                      : CallFailure{"no-answer",
+                                    self->remote_ + " did not answer within " +
+                                        std::to_string(waited) + " s (call-timeout).",
+                                    ""};
+          if (self->session_)
+            self->client_->send(Leave{self->remote_, LeaveReason::kHangup});
+          self->end_call(failure.reason, &failure);
+        } else if (self->state_ == CallState::kRinging) {
+          // Nobody answered or rejected the incoming call in time.
+          self->client_->send(Leave{self->remote_, LeaveReason::kRejected});
+          self->pending_offer_.clear();
+          self->set_state(CallState::kLoggedIn, "no-answer");
+          self->remote_.clear();
+        }
+      });
+}
+
+void CallController::stop_call_timer() {
+  context_.cancel(call_timer_);
+  call_timer_ = 0;
+}
+
+void CallController::hangup() {
+  switch (state_) {
+  case CallState::kCalling:
+  case CallState::kInCall:
+    if (client_ && (session_ || state_ == CallState::kInCall))
+      client_->send(Leave{remote_, LeaveReason::kHangup});
+    end_call("hangup");
+    break;
+  case CallState::kRinging:
+    reject();
+    break;
+  default:
+    break;
+  }
+}
+
+void CallController::end() {
+  GST_INFO_OBJECT(element_, "EOS: hanging up");
+  if (state_ == CallState::kCalling || state_ == CallState::kInCall ||
+      state_ == CallState::kRinging) {
+    hangup();
+    return;
+  }
+  // No call, so no src pad will carry EOS to the sinks: only an error ends
+  // a gst-launch-1.0 pipeline now.
+  if (settings_.end_on_hangup && state_ != CallState::kEnded) {
+    call_wanted_.clear();
+    fail(FailureKind::kCall, "stopped", "Stopped before any call took place.");
+  }
+}
+
+void CallController::end_call(const std::string &reason, const CallFailure *failure) {
+  stop_call_timer();
+  context_.cancel(retry_timer_);
+  retry_timer_ = 0;
+  context_.cancel(stats_timer_);
+  stats_timer_ = 0;
+  std::string peer = remote_;
+  bool had_media = false;
+  if (session_) {
+    had_media = session_->has_outputs();
+    session_->close(settings_.end_on_hangup);
+    if (settings_.end_on_hangup)
+      ended_session_ = std::move(session_);
+    session_.reset();
+  }
+  if (failure)
+    hooks_.failure(FailureKind::kCall, failure->reason, failure->message, failure->detail);
+  if (settings_.end_on_hangup) {
+    set_state(CallState::kEnded, reason);
+    // gst-launch waits for EOS on the sinks behind our src pads; with none,
+    // only an error ends it.
+    if (!failure && !had_media)
+      hooks_.failure(FailureKind::kCall, reason,
+                     "The call with " + peer + " ended before any media arrived.", "");
+  } else {
+    set_state(logged_in_ ? CallState::kLoggedIn : CallState::kConnecting, reason);
+    remote_.clear();
+  }
+}
+
+void CallController::fail(FailureKind kind, const std::string &reason, const std::string &message,
+                          const std::string &detail) {
+  hooks_.failure(kind, reason, message, detail);
+  if (settings_.end_on_hangup && state_ != CallState::kEnded) {
+    stop_call_timer();
+    if (session_) {
+      session_->close(true);
+      ended_session_ = std::move(session_);
+    }
+    set_state(CallState::kEnded, reason);
+  }
+}
+
+void CallController::set_state(CallState state, const std::string &reason) {
+  state_ = state;
+  hooks_.state_changed(state, remote_, reason);
+}
+
+void CallController::stop(std::function<void()> done) {
+  if (state_ == CallState::kCalling || state_ == CallState::kInCall ||
+      state_ == CallState::kRinging)
+    hangup();
+  stop_call_timer();
+  context_.cancel(stats_timer_);
+  stats_timer_ = 0;
+  if (session_) {
+    session_->close(false);
+    session_.reset();
+  }
+  ended_session_.reset();
+  if (!client_) {
+    done();
+    return;
+  }
+  client_->close(std::move(done));
+}
+
+void CallController::poll_stats() {
+  if (!session_ || !session_->webrtcbin())
+    return;
+  struct Data {
+    std::weak_ptr<CallController> controller;
+    ElementContext *context;
+  };
+  GstPromise *promise = gst_promise_new_with_change_func(
+      [](GstPromise *promise, gpointer data) {
+        auto *d = static_cast<Data *>(data);
+        const GstStructure *reply = gst_promise_get_reply(promise);
+        if (!reply)
+          return;
+        std::shared_ptr<GstStructure> copy(gst_structure_copy(reply), gst_structure_free);
+        d->context->invoke([weak = d->controller, copy] {
+          auto self = weak.lock();
+          if (!self || !self->session_)
+            return;
+          struct Sums {
+            guint64 bytes_sent = 0, bytes_received = 0;
+            gint64 rx_lost = 0, tx_lost = 0;
+            double rx_jitter = 0, tx_jitter = 0, rtt = -1;
+          } sums;
+          gst_structure_foreach(
+              copy.get(),
+              [](GQuark, const GValue *value, gpointer data) -> gboolean {
+                auto *sums = static_cast<Sums *>(data);
+                if (!GST_VALUE_HOLDS_STRUCTURE(value))
+                  return TRUE;
+                const GstStructure *s = gst_value_get_structure(value);
+                GstWebRTCStatsType type;
+                if (!gst_structure_get(s, "type", GST_TYPE_WEBRTC_STATS_TYPE, &type, nullptr))
+                  return TRUE;
+                guint64 u64 = 0;
+                gint64 i64 = 0;
+                double d = 0;
+                switch (type) {
+                case GST_WEBRTC_STATS_OUTBOUND_RTP:
+                  if (gst_structure_get_uint64(s, "bytes-sent", &u64))
+                    sums->bytes_sent += u64;
+                  break;
+                case GST_WEBRTC_STATS_INBOUND_RTP:
+                  if (gst_structure_get_uint64(s, "bytes-received", &u64))
+                    sums->bytes_received += u64;
+                  if (gst_structure_get_int64(s, "packets-lost", &i64))
+                    sums->rx_lost += i64;
+                  if (gst_structure_get_double(s, "jitter", &d))
+                    sums->rx_jitter = std::max(sums->rx_jitter, d);
+                  break;
+                case GST_WEBRTC_STATS_REMOTE_INBOUND_RTP:
+                  if (gst_structure_get_int64(s, "packets-lost", &i64))
+                    sums->tx_lost += i64;
+                  if (gst_structure_get_double(s, "jitter", &d))
+                    sums->tx_jitter = std::max(sums->tx_jitter, d);
+                  if (gst_structure_get_double(s, "round-trip-time", &d))
+                    sums->rtt = std::max(sums->rtt, d);
+                  break;
+                default:
+                  break;
+                }
+                return TRUE;
+              },
+              &sums);
+          gint64 now = g_get_monotonic_time();
+          double seconds = self->totals_.at_us ? double(now - self->totals_.at_us) / 1e6 : 0;
+          auto rate = [seconds](guint64 now_bytes, guint64 before) -> guint64 {
+            return seconds > 0 && now_bytes >= before
+                       ? guint64(double(now_bytes - before) * 8 / seconds)
+                       : 0;
+          };
+          GstStructure *stats = gst_structure_new(
+              "webrtccall-stats", "peer", G_TYPE_STRING, self->remote_.c_str(), "tx-bitrate",
+              G_TYPE_UINT64, rate(sums.bytes_sent, self->totals_.bytes_sent), "rx-bitrate",
+              G_TYPE_UINT64, rate(sums.bytes_received, self->totals_.bytes_received), "tx-bytes",
+              G_TYPE_UINT64, sums.bytes_sent, "rx-bytes", G_TYPE_UINT64, sums.bytes_received,
+              "rx-packets-lost", G_TYPE_INT64, sums.rx_lost, "tx-packets-lost", G_TYPE_INT64,
+              sums.tx_lost, "rx-jitter", G_TYPE_DOUBLE, sums.rx_jitter, "tx-jitter", G_TYPE_DOUBLE,
+              sums.tx_jitter, "round-trip-time", G_TYPE_DOUBLE, sums.rtt, nullptr);
+          self->totals_ = {sums.bytes_sent, sums.bytes_received, now};
+          self->hooks_.post_stats(stats);
+        });
+      },
+      new Data{weak_from_this(), &context_},
+      [](gpointer data) { delete static_cast<Data *>(data); });
+  g_signal_emit_by_name(session_->webrtcbin(), "get-stats", nullptr, promise);
+  gst_promise_unref(promise);
+}
+
+} // namespace webrtccall

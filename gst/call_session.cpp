@@ -1,0 +1,655 @@
+#include "call_session.hpp"
+
+#include "debug.hpp"
+
+#include <gst/webrtc/webrtc.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <cstring>
+
+namespace webrtccall {
+
+namespace {
+
+using Weak = std::weak_ptr<CallSession>;
+
+// How long offer() and accept_offer() wait for a sink pad's caps.
+constexpr unsigned kCodecWaitMs = 100;
+constexpr unsigned kCodecWaits = 50;
+
+void free_weak(gpointer data, GClosure *) {
+  delete static_cast<Weak *>(data);
+}
+
+using StructurePtr = std::shared_ptr<GstStructure>;
+
+// A promise whose reply reaches `then` on the signaling thread, if the
+// session still exists then.
+struct PromiseData {
+  Weak session;
+  ElementContext *context;
+  std::function<void(CallSession &, const GstStructure *)> then;
+};
+
+void on_promise(GstPromise *promise, gpointer data) {
+  auto *d = static_cast<PromiseData *>(data);
+  StructurePtr reply;
+  if (gst_promise_wait(promise) == GST_PROMISE_RESULT_REPLIED && gst_promise_get_reply(promise))
+    reply.reset(gst_structure_copy(gst_promise_get_reply(promise)), gst_structure_free);
+  d->context->invoke([session = d->session, then = d->then, reply] {
+    if (auto alive = session.lock())
+      then(*alive, reply.get());
+  });
+}
+
+GstPromise *make_promise(const Weak &session, ElementContext &context,
+                         std::function<void(CallSession &, const GstStructure *)> then) {
+  return gst_promise_new_with_change_func(
+      on_promise, new PromiseData{session, &context, std::move(then)},
+      [](gpointer data) { delete static_cast<PromiseData *>(data); });
+}
+
+// The error in a promise reply, or "" if it succeeded.
+std::string promise_error(const GstStructure *reply, const char *what) {
+  if (!reply)
+    return std::string(what) + ": webrtcbin gave no reply";
+  if (!gst_structure_has_field(reply, "error"))
+    return {};
+  GError *error = nullptr;
+  gst_structure_get(reply, "error", G_TYPE_ERROR, &error, nullptr);
+  std::string text = std::string(what) + ": " + (error ? error->message : "unknown error");
+  g_clear_error(&error);
+  return text;
+}
+
+// The codec names an m-line offers, known to us or not, e.g. "H264, AV1".
+std::string codec_names(const GstSDPMedia *media) {
+  std::string names;
+  for (guint i = 0; i < gst_sdp_media_formats_len(media); i++) {
+    int pt = std::atoi(gst_sdp_media_get_format(media, i));
+    g_autoptr(GstCaps) caps = gst_sdp_media_get_caps_from_media(media, pt);
+    const char *name =
+        caps ? gst_structure_get_string(gst_caps_get_structure(caps, 0), "encoding-name") : nullptr;
+    if (!name || names.find(name) != std::string::npos)
+      continue;
+    names += names.empty() ? "" : ", ";
+    names += name;
+  }
+  return names.empty() ? "none" : names;
+}
+
+} // namespace
+
+CallSession::CallSession(GstElement *element, ElementContext &context, CallConfig config,
+                         std::vector<SinkInput *> inputs, std::string peer, Events events)
+    : element_(element), context_(context), config_(std::move(config)), inputs_(std::move(inputs)),
+      peer_(std::move(peer)), events_(std::move(events)) {}
+
+CallSession::~CallSession() {
+  close(false);
+  remove_outputs();
+  if (remote_sdp_)
+    gst_sdp_message_free(remote_sdp_);
+}
+
+bool CallSession::start() {
+  webrtc_ = gst_element_factory_make("webrtcbin", nullptr);
+  if (!webrtc_) {
+    fail("missing-plugin", "The webrtcbin element is missing. Install GStreamer's bad plugins "
+                           "(gstreamer1.0-plugins-bad) and libnice (gstreamer1.0-nice).");
+    return false;
+  }
+  g_object_set(webrtc_, "bundle-policy", GST_WEBRTC_BUNDLE_POLICY_MAX_BUNDLE, "latency",
+               config_.latency_ms, nullptr);
+  if (!config_.stun_server.empty())
+    g_object_set(webrtc_, "stun-server", config_.stun_server.c_str(), nullptr);
+  if (!config_.turn_server.empty())
+    g_object_set(webrtc_, "turn-server", config_.turn_server.c_str(), nullptr);
+
+  // webrtcbin 1.22 keeps its ICE object as a floating reference: take a
+  // plain ref with g_object_get and never sink it (webrtcbin-notes.md).
+  GObject *ice = nullptr;
+  g_object_get(webrtc_, "ice-agent", &ice, nullptr);
+  if (ice) {
+    for (const auto &address : config_.ice_addresses) {
+      gboolean added = FALSE;
+      g_signal_emit_by_name(ice, "add-local-ip-address", address.c_str(), &added);
+      if (!added)
+        GST_WARNING_OBJECT(element_, "ICE cannot gather on %s", address.c_str());
+    }
+    // libnice turns UPnP on by default: SSDP multicast on every gather.
+    if (g_object_class_find_property(G_OBJECT_GET_CLASS(ice), "agent")) {
+      GObject *agent = nullptr;
+      g_object_get(ice, "agent", &agent, nullptr);
+      if (agent && g_object_class_find_property(G_OBJECT_GET_CLASS(agent), "upnp"))
+        g_object_set(agent, "upnp", gboolean(config_.upnp), nullptr);
+      g_clear_object(&agent);
+    }
+    g_object_unref(ice);
+  }
+
+  Weak weak = weak_from_this();
+  g_signal_connect_data(webrtc_, "on-ice-candidate",
+                        G_CALLBACK(+[](GstElement *, guint mline, char *candidate, gpointer data) {
+                          if (auto self = static_cast<Weak *>(data)->lock())
+                            self->on_ice_candidate(mline, candidate ? candidate : "");
+                        }),
+                        new Weak(weak), free_weak, GConnectFlags(0));
+  g_signal_connect_data(webrtc_, "pad-added",
+                        G_CALLBACK(+[](GstElement *, GstPad *pad, gpointer data) {
+                          if (auto self = static_cast<Weak *>(data)->lock())
+                            self->on_pad_added(pad);
+                        }),
+                        new Weak(weak), free_weak, GConnectFlags(0));
+  g_signal_connect_data(webrtc_, "notify::connection-state",
+                        G_CALLBACK(+[](GObject *webrtc, GParamSpec *, gpointer data) {
+                          GstWebRTCPeerConnectionState state;
+                          g_object_get(webrtc, "connection-state", &state, nullptr);
+                          if (auto self = static_cast<Weak *>(data)->lock())
+                            self->context_.invoke([weak = *static_cast<Weak *>(data), state] {
+                              if (auto self = weak.lock())
+                                self->on_connection_state(state);
+                            });
+                        }),
+                        new Weak(weak), free_weak, GConnectFlags(0));
+
+  gst_bin_add(GST_BIN(element_), webrtc_);
+  gst_element_sync_state_with_parent(webrtc_);
+  return true;
+}
+
+void CallSession::fail(std::string reason, std::string message, std::string detail) {
+  if (closed_)
+    return;
+  GST_WARNING_OBJECT(element_, "call with %s failed (%s): %s %s", peer_.c_str(), reason.c_str(),
+                     message.c_str(), detail.c_str());
+  if (events_.failed)
+    events_.failed(CallFailure{std::move(reason), std::move(message), std::move(detail)});
+}
+
+void CallSession::add_sender(SinkInput *input, const Codec &codec, int pt, GstCaps *caps) {
+  GstElement *payloader = gst_element_factory_make(codec.payloader, nullptr);
+  if (!payloader) {
+    fail("missing-plugin", std::string("The ") + codec.payloader +
+                               " element is missing. Install GStreamer's good plugins.");
+    return;
+  }
+  g_object_set(payloader, "pt", guint(pt), "mtu", guint(1200), nullptr);
+  // Chrome stutters on VP8 without a 15-bit picture id.
+  if (g_object_class_find_property(G_OBJECT_GET_CLASS(payloader), "picture-id-mode"))
+    gst_util_set_object_arg(G_OBJECT(payloader), "picture-id-mode", "15-bit");
+  gst_bin_add(GST_BIN(element_), payloader);
+  gst_element_sync_state_with_parent(payloader);
+
+  GstPadTemplate *templ = gst_element_get_pad_template(webrtc_, "sink_%u");
+  GstPad *sink = gst_element_request_pad(webrtc_, templ, nullptr, caps);
+  GstWebRTCRTPTransceiver *transceiver = nullptr;
+  g_object_get(sink, "transceiver", &transceiver, nullptr);
+  if (transceiver) {
+    g_object_set(transceiver, "direction", GST_WEBRTC_RTP_TRANSCEIVER_DIRECTION_SENDRECV,
+                 "codec-preferences", caps, nullptr);
+    gst_object_unref(transceiver);
+  }
+  g_autoptr(GstPad) payloader_src = gst_element_get_static_pad(payloader, "src");
+  if (gst_pad_link(payloader_src, sink) != GST_PAD_LINK_OK)
+    GST_WARNING_OBJECT(element_, "cannot link %s to webrtcbin", codec.payloader);
+  gst_object_unref(sink); // webrtcbin keeps its request pad
+
+  g_autoptr(GstPad) payloader_sink = gst_element_get_static_pad(payloader, "sink");
+  input->connect(payloader_sink);
+  senders_.push_back({input, payloader});
+  GST_INFO_OBJECT(element_, "%s sends %s with payload type %d", input->name().c_str(),
+                  codec.encoding_name, pt);
+}
+
+void CallSession::add_receiver(MediaKind kind, GstCaps *caps) {
+  GstWebRTCRTPTransceiver *transceiver = nullptr;
+  g_signal_emit_by_name(webrtc_, "add-transceiver", GST_WEBRTC_RTP_TRANSCEIVER_DIRECTION_RECVONLY,
+                        caps, &transceiver);
+  if (transceiver)
+    gst_object_unref(transceiver);
+  GST_INFO_OBJECT(element_, "receives %s only", to_string(kind));
+}
+
+// Every kind without a sink pad is still received: we offer to receive it.
+void CallSession::add_missing_receivers() {
+  for (MediaKind kind : {MediaKind::kVideo, MediaKind::kAudio}) {
+    bool sends = false;
+    for (const auto &sender : senders_)
+      sends = sends || sender.input->kind() == kind;
+    if (sends)
+      continue;
+    GstCaps *caps = gst_caps_new_empty();
+    for (const auto &codec : all_codecs())
+      if (codec.kind == kind)
+        gst_caps_append(caps, rtp_caps_for(codec, codec.default_payload_type));
+    add_receiver(kind, caps);
+    gst_caps_unref(caps);
+  }
+}
+
+void CallSession::offer() {
+  if (closed_)
+    return;
+  // Every sink pad must say what it carries before the offer can.
+  for (SinkInput *input : inputs_) {
+    if (input->codec())
+      continue;
+    if (++codec_waits_ > kCodecWaits) {
+      fail("no-codec", "Nothing said what " + input->name() +
+                           " carries: link an encoder (e.g. vp8enc, opusenc) to it.");
+      return;
+    }
+    context_.schedule(kCodecWaitMs, false, [weak = weak_from_this()] {
+      if (auto self = weak.lock())
+        self->offer();
+    });
+    return;
+  }
+  // Video first, then audio, each in request order: one m-line per sink pad.
+  for (MediaKind kind : {MediaKind::kVideo, MediaKind::kAudio}) {
+    for (SinkInput *input : inputs_) {
+      if (input->kind() != kind)
+        continue;
+      const Codec &codec = *input->codec();
+      g_autoptr(GstCaps) caps = rtp_caps_for(codec, codec.default_payload_type);
+      add_sender(input, codec, codec.default_payload_type, caps);
+    }
+  }
+  add_missing_receivers();
+  create_offer();
+}
+
+void CallSession::create_offer() {
+  GstPromise *promise =
+      make_promise(weak_from_this(), context_, [](CallSession &self, const GstStructure *reply) {
+        if (self.closed_)
+          return;
+        std::string error = promise_error(reply, "create-offer");
+        GstWebRTCSessionDescription *offer = nullptr;
+        if (error.empty())
+          gst_structure_get(reply, "offer", GST_TYPE_WEBRTC_SESSION_DESCRIPTION, &offer, nullptr);
+        if (!offer) {
+          self.fail("negotiation-failed", "Could not create an offer.", error);
+          return;
+        }
+        self.send_local_description("offer", offer);
+        gst_webrtc_session_description_free(offer);
+      });
+  g_signal_emit_by_name(webrtc_, "create-offer", nullptr, promise);
+  gst_promise_unref(promise);
+}
+
+// Sends the description first, then sets it: setting it starts gathering,
+// and the peer must have our description before our first candidate.
+void CallSession::send_local_description(const char *type,
+                                         GstWebRTCSessionDescription *description) {
+  g_autofree char *text = gst_sdp_message_as_text(description->sdp);
+  local_mids_.clear();
+  for (guint i = 0; i < gst_sdp_message_medias_len(description->sdp); i++) {
+    const char *mid =
+        gst_sdp_media_get_attribute_val(gst_sdp_message_get_media(description->sdp, i), "mid");
+    local_mids_.push_back(mid ? mid : "");
+  }
+  GST_DEBUG_OBJECT(element_, "local %s:\n%s", type, text);
+  protocol::SessionDescription sdp{type, text};
+  if (std::strcmp(type, "offer") == 0)
+    events_.send(protocol::Offer{peer_, sdp});
+  else
+    events_.send(protocol::Answer{peer_, sdp});
+
+  GstPromise *promise =
+      make_promise(weak_from_this(), context_, [](CallSession &self, const GstStructure *reply) {
+        std::string error = promise_error(reply, "set-local-description");
+        if (!error.empty() && reply)
+          self.fail("negotiation-failed", "Could not apply our own session description.", error);
+      });
+  g_signal_emit_by_name(webrtc_, "set-local-description", description, promise);
+  gst_promise_unref(promise);
+}
+
+void CallSession::set_remote(GstWebRTCSDPType type, const std::string &sdp,
+                             std::function<void(CallSession &)> then) {
+  GstSDPMessage *message = nullptr;
+  if (gst_sdp_message_new_from_text(sdp.c_str(), &message) != GST_SDP_OK || !message) {
+    fail("negotiation-failed", "The peer's session description is not valid SDP.");
+    return;
+  }
+  if (remote_sdp_)
+    gst_sdp_message_free(remote_sdp_);
+  gst_sdp_message_copy(message, &remote_sdp_);
+  GstWebRTCSessionDescription *description = gst_webrtc_session_description_new(type, message);
+  GstPromise *promise = make_promise(
+      weak_from_this(), context_,
+      [then = std::move(then)](CallSession &self, const GstStructure *reply) {
+        if (self.closed_)
+          return;
+        std::string error = promise_error(reply, "set-remote-description");
+        if (!error.empty() && reply) {
+          self.fail("negotiation-failed", "The peer's session description was refused.", error);
+          return;
+        }
+        self.remote_set_ = true;
+        self.flush_candidates();
+        then(self);
+      });
+  g_signal_emit_by_name(webrtc_, "set-remote-description", description, promise);
+  gst_promise_unref(promise);
+  gst_webrtc_session_description_free(description);
+}
+
+void CallSession::accept_offer(const std::string &sdp) {
+  if (closed_)
+    return;
+  GstSDPMessage *parsed = nullptr;
+  if (gst_sdp_message_new_from_text(sdp.c_str(), &parsed) != GST_SDP_OK || !parsed) {
+    fail("negotiation-failed", "The caller's offer is not valid SDP.");
+    return;
+  }
+  std::unique_ptr<GstSDPMessage, decltype(&gst_sdp_message_free)> offer(parsed,
+                                                                        gst_sdp_message_free);
+  for (SinkInput *input : inputs_) {
+    if (input->codec())
+      continue;
+    if (++codec_waits_ > kCodecWaits) {
+      fail("no-codec", "Nothing said what " + input->name() +
+                           " carries: link an encoder (e.g. vp8enc, opusenc) to it.");
+      return;
+    }
+    context_.schedule(kCodecWaitMs, false, [weak = weak_from_this(), sdp] {
+      if (auto self = weak.lock())
+        self->accept_offer(sdp);
+    });
+    return;
+  }
+
+  // Senders in the offer's m-line order, each with the offer's payload type
+  // for our codec: webrtcbin 1.22 accepts an m-line only when they match.
+  std::vector<SinkInput *> unused = inputs_;
+  for (guint i = 0; i < gst_sdp_message_medias_len(offer.get()); i++) {
+    const GstSDPMedia *media = gst_sdp_message_get_media(offer.get(), i);
+    MediaKind kind;
+    if (!media_kind_of(media, kind))
+      continue;
+    std::vector<OfferedCodec> offered = offered_codecs(media);
+    SinkInput *chosen = nullptr;
+    const OfferedCodec *match = nullptr;
+    for (SinkInput *input : unused) {
+      if (input->kind() != kind)
+        continue;
+      for (const auto &candidate : offered)
+        if (candidate.codec == input->codec()) {
+          chosen = input;
+          match = &candidate;
+          break;
+        }
+      if (chosen)
+        break;
+    }
+    if (chosen) {
+      add_sender(chosen, *match->codec, match->payload_type, match->caps);
+      unused.erase(std::find(unused.begin(), unused.end(), chosen));
+    } else {
+      GstCaps *caps = gst_caps_new_empty();
+      for (const auto &candidate : offered)
+        gst_caps_append(caps, gst_caps_copy(candidate.caps));
+      if (!gst_caps_is_empty(caps))
+        add_receiver(kind, caps);
+      gst_caps_unref(caps);
+    }
+    free_offered(offered);
+  }
+  for (SinkInput *input : unused) {
+    std::string theirs;
+    for (guint i = 0; i < gst_sdp_message_medias_len(offer.get()); i++) {
+      const GstSDPMedia *media = gst_sdp_message_get_media(offer.get(), i);
+      MediaKind kind;
+      if (media_kind_of(media, kind) && kind == input->kind())
+        theirs += (theirs.empty() ? "" : ", ") + codec_names(media);
+    }
+    fail("no-common-codec",
+         "No common " + std::string(to_string(input->kind())) + " codec: " + input->name() +
+             " carries " + input->codec()->encoding_name + ", " + peer_ + " offers " +
+             (theirs.empty() ? "no " + std::string(to_string(input->kind())) : theirs) +
+             ". Use an encoder for one of the peer's codecs.");
+    return;
+  }
+
+  set_remote(GST_WEBRTC_SDP_TYPE_OFFER, sdp, [](CallSession &session) {
+    GstPromise *promise =
+        make_promise(session.weak_from_this(), session.context_,
+                     [](CallSession &self, const GstStructure *reply) {
+                       if (self.closed_)
+                         return;
+                       std::string error = promise_error(reply, "create-answer");
+                       GstWebRTCSessionDescription *answer = nullptr;
+                       if (error.empty())
+                         gst_structure_get(reply, "answer", GST_TYPE_WEBRTC_SESSION_DESCRIPTION,
+                                           &answer, nullptr);
+                       if (!answer) {
+                         self.fail("negotiation-failed", "Could not answer the offer.", error);
+                         return;
+                       }
+                       self.send_local_description("answer", answer);
+                       gst_webrtc_session_description_free(answer);
+                     });
+    g_signal_emit_by_name(session.webrtc_, "create-answer", nullptr, promise);
+    gst_promise_unref(promise);
+  });
+}
+
+void CallSession::accept_answer(const std::string &sdp) {
+  if (closed_)
+    return;
+  GstSDPMessage *parsed = nullptr;
+  if (gst_sdp_message_new_from_text(sdp.c_str(), &parsed) != GST_SDP_OK || !parsed) {
+    fail("negotiation-failed", "The answer is not valid SDP.");
+    return;
+  }
+  // An m-line answered with port 0 is one the peer cannot do.
+  std::string refused;
+  for (guint i = 0; i < gst_sdp_message_medias_len(parsed); i++) {
+    const GstSDPMedia *media = gst_sdp_message_get_media(parsed, i);
+    if (gst_sdp_media_get_port(media) == 0 && i < senders_.size() + 2)
+      for (const auto &sender : senders_)
+        if (std::strcmp(to_string(sender.input->kind()), gst_sdp_media_get_media(media)) == 0)
+          refused = sender.input->name() + " (" + sender.input->codec()->encoding_name + ")";
+  }
+  gst_sdp_message_free(parsed);
+  if (!refused.empty()) {
+    fail("no-common-codec", peer_ + " cannot receive what " + refused +
+                                " carries. Use an encoder for a codec the peer accepts.");
+    return;
+  }
+  set_remote(GST_WEBRTC_SDP_TYPE_ANSWER, sdp, [](CallSession &) {});
+}
+
+int CallSession::mline_for(const protocol::IceCandidate &candidate) const {
+  if (candidate.sdp_mline_index)
+    return *candidate.sdp_mline_index;
+  if (candidate.sdp_mid && remote_sdp_) {
+    for (guint i = 0; i < gst_sdp_message_medias_len(remote_sdp_); i++) {
+      const char *mid =
+          gst_sdp_media_get_attribute_val(gst_sdp_message_get_media(remote_sdp_, i), "mid");
+      if (mid && *candidate.sdp_mid == mid)
+        return int(i);
+    }
+  }
+  return -1;
+}
+
+void CallSession::add_remote_candidate(const protocol::IceCandidate &candidate) {
+  if (closed_)
+    return;
+  if (!remote_set_) {
+    pending_candidates_.push_back(candidate);
+    return;
+  }
+  // An empty candidate marks the end of candidates; 1.22 needs no telling.
+  if (candidate.candidate.empty())
+    return;
+  int mline = mline_for(candidate);
+  if (mline < 0) {
+    GST_WARNING_OBJECT(element_, "dropping a candidate for no known m-line: %s",
+                       candidate.candidate.c_str());
+    return;
+  }
+  GST_LOG_OBJECT(element_, "remote candidate %d %s", mline, candidate.candidate.c_str());
+  g_signal_emit_by_name(webrtc_, "add-ice-candidate", guint(mline), candidate.candidate.c_str());
+}
+
+void CallSession::flush_candidates() {
+  auto pending = std::move(pending_candidates_);
+  pending_candidates_.clear();
+  for (const auto &candidate : pending)
+    add_remote_candidate(candidate);
+}
+
+// webrtcbin's thread.
+void CallSession::on_ice_candidate(guint mline, const std::string &candidate) {
+  context_.invoke([weak = weak_from_this(), mline, candidate] {
+    auto self = weak.lock();
+    if (!self || self->closed_)
+      return;
+    protocol::IceCandidate init;
+    init.candidate = candidate;
+    init.sdp_mline_index = int(mline);
+    if (mline < self->local_mids_.size() && !self->local_mids_[mline].empty())
+      init.sdp_mid = self->local_mids_[mline];
+    self->events_.send(protocol::Candidate{self->peer_, init});
+  });
+}
+
+void CallSession::on_connection_state(GstWebRTCPeerConnectionState state) {
+  if (closed_)
+    return;
+  GST_INFO_OBJECT(element_, "connection state %d", int(state));
+  if (state == GST_WEBRTC_PEER_CONNECTION_STATE_CONNECTED && !connected_) {
+    connected_ = true;
+    for (auto &sender : senders_)
+      sender.input->open();
+    if (events_.connected)
+      events_.connected();
+  } else if (state == GST_WEBRTC_PEER_CONNECTION_STATE_FAILED) {
+    fail("ice-failed",
+         "No network path to " + peer_ +
+             " was found (ICE failed). Check that both sides can reach each other, or set "
+             "stun-server or turn-server.");
+  }
+}
+
+// A streaming thread: the peer's media has arrived on a new webrtcbin pad.
+void CallSession::on_pad_added(GstPad *pad) {
+  if (GST_PAD_DIRECTION(pad) != GST_PAD_SRC)
+    return;
+  g_autoptr(GstCaps) caps = gst_pad_get_current_caps(pad);
+  if (!caps)
+    caps = gst_pad_query_caps(pad, nullptr);
+  const Codec *codec = codec_for_rtp_caps(caps);
+  if (!codec) {
+    // Nothing downstream: drop it rather than let webrtcbin see not-linked.
+    GST_WARNING_OBJECT(element_, "dropping media the element cannot depayload: %" GST_PTR_FORMAT,
+                       caps);
+    gst_pad_add_probe(
+        pad, GST_PAD_PROBE_TYPE_BUFFER,
+        [](GstPad *, GstPadProbeInfo *, gpointer) { return GST_PAD_PROBE_DROP; }, nullptr, nullptr);
+    return;
+  }
+  std::vector<const char *> factories = {codec->depayloader};
+  if (codec->parser)
+    factories.push_back(codec->parser);
+  if (config_.decode)
+    factories.push_back(codec->decoder);
+  Output output;
+  for (const char *factory : factories) {
+    GstElement *element = gst_element_factory_make(factory, nullptr);
+    if (!element) {
+      GST_ELEMENT_ERROR(
+          element_, CORE, MISSING_PLUGIN,
+          ("The %s element is missing: cannot play the peer's %s.", factory, codec->encoding_name),
+          (nullptr));
+      for (GstElement *made : output.chain)
+        gst_object_unref(made);
+      return;
+    }
+    output.chain.push_back(element);
+  }
+  for (GstElement *element : output.chain)
+    gst_bin_add(GST_BIN(element_), element);
+  for (size_t i = 1; i < output.chain.size(); i++)
+    gst_element_link(output.chain[i - 1], output.chain[i]);
+  for (GstElement *element : output.chain)
+    gst_element_sync_state_with_parent(element);
+
+  g_autoptr(GstPad) last_src = gst_element_get_static_pad(output.chain.back(), "src");
+  std::string name = events_.output_name(codec->kind);
+  GstPadTemplate *templ = gst_element_class_get_pad_template(
+      GST_ELEMENT_GET_CLASS(element_),
+      codec->kind == MediaKind::kVideo ? "video_src_%u" : "audio_src_%u");
+  output.ghost = gst_ghost_pad_new_from_template(name.c_str(), last_src, templ);
+  gst_pad_set_active(output.ghost, TRUE);
+  gst_element_add_pad(element_, output.ghost);
+  {
+    std::lock_guard<std::mutex> guard(outputs_lock_);
+    outputs_.push_back(output);
+  }
+  g_autoptr(GstPad) depay_sink = gst_element_get_static_pad(output.chain.front(), "sink");
+  if (gst_pad_link(pad, depay_sink) != GST_PAD_LINK_OK)
+    GST_WARNING_OBJECT(element_, "cannot link webrtcbin to %s", codec->depayloader);
+  GST_INFO_OBJECT(element_, "%s carries %s's %s", name.c_str(), peer_.c_str(),
+                  codec->encoding_name);
+  if (events_.output_added)
+    events_.output_added(output.ghost);
+}
+
+bool CallSession::has_outputs() {
+  std::lock_guard<std::mutex> guard(outputs_lock_);
+  return !outputs_.empty();
+}
+
+void CallSession::close(bool eos) {
+  if (closed_)
+    return;
+  closed_ = true;
+  // Upstream first, so nothing is pushed into elements being shut down.
+  for (auto &sender : senders_)
+    sender.input->disconnect();
+  if (webrtc_) {
+    gst_element_set_state(webrtc_, GST_STATE_NULL);
+    gst_bin_remove(GST_BIN(element_), webrtc_);
+    webrtc_ = nullptr;
+  }
+  for (auto &sender : senders_) {
+    gst_element_set_state(sender.payloader, GST_STATE_NULL);
+    gst_bin_remove(GST_BIN(element_), sender.payloader);
+  }
+  senders_.clear();
+  if (eos) {
+    std::lock_guard<std::mutex> guard(outputs_lock_);
+    for (auto &output : outputs_) {
+      g_autoptr(GstPad) sink = gst_element_get_static_pad(output.chain.front(), "sink");
+      gst_pad_send_event(sink, gst_event_new_eos());
+    }
+  } else {
+    remove_outputs();
+  }
+}
+
+void CallSession::remove_outputs() {
+  std::vector<Output> outputs;
+  {
+    std::lock_guard<std::mutex> guard(outputs_lock_);
+    outputs.swap(outputs_);
+  }
+  for (auto &output : outputs) {
+    gst_pad_set_active(output.ghost, FALSE);
+    gst_element_remove_pad(element_, output.ghost);
+    for (GstElement *element : output.chain) {
+      gst_element_set_state(element, GST_STATE_NULL);
+      gst_bin_remove(GST_BIN(element_), element);
+    }
+  }
+}
+
+} // namespace webrtccall

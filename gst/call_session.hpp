@@ -1,0 +1,125 @@
+// One call: a webrtcbin made for it, its offer/answer exchange, candidates
+// both ways, and the media chains on both sides. A new call gets a new
+// CallSession (webrtcbin 1.22 has no ICE restart, and a fresh one per call
+// leaves nothing behind from the last).
+//
+// Public methods run on the element's signaling thread. webrtcbin calls back
+// on its own threads; those callbacks hold only a weak reference and hand
+// their work to the signaling thread.
+#pragma once
+
+#include "codecs.hpp"
+#include "element_context.hpp"
+#include "protocol/messages.hpp"
+#include "sink_input.hpp"
+
+#include <gst/gst.h>
+#include <gst/sdp/sdp.h>
+#include <gst/webrtc/webrtc.h>
+
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+namespace webrtccall {
+
+struct CallConfig {
+  std::string stun_server;
+  std::string turn_server;
+  std::vector<std::string> ice_addresses; // empty: every interface
+  bool upnp = false;
+  unsigned latency_ms = 200;
+  bool decode = true;
+};
+
+// Why a call could not go on; each maps to an error the user can act on.
+struct CallFailure {
+  std::string reason;  // machine-readable, as in the webrtccall-state message
+  std::string message; // for people: what failed and what to do
+  std::string detail;  // for the debug log
+};
+
+class CallSession : public std::enable_shared_from_this<CallSession> {
+public:
+  struct Events {
+    // Sends a protocol message to the peer (signaling thread).
+    std::function<void(protocol::ClientMessage)> send;
+    // ICE and DTLS are up: media flows (signaling thread).
+    std::function<void()> connected;
+    std::function<void(const CallFailure &)> failed; // signaling thread
+    // A src pad of the element now carries the peer's media (streaming thread).
+    std::function<void(GstPad *ghost)> output_added;
+    // Picks a free name for a src pad, e.g. video_src_0 (any thread).
+    std::function<std::string(MediaKind)> output_name;
+  };
+
+  CallSession(GstElement *element, ElementContext &context, CallConfig config,
+              std::vector<SinkInput *> inputs, std::string peer, Events events);
+  ~CallSession(); // closes, then removes the src pads and their elements
+  CallSession(const CallSession &) = delete;
+  CallSession &operator=(const CallSession &) = delete;
+
+  // Creates webrtcbin inside the element. False (and `failed`) if it cannot.
+  bool start();
+  // As caller: adds the media and sends an offer once every sink pad's codec is known.
+  void offer();
+  // As callee: answers the offer with what the sink pads carry.
+  void accept_offer(const std::string &sdp);
+  void accept_answer(const std::string &sdp);
+  void add_remote_candidate(const protocol::IceCandidate &candidate);
+  // Ends the call's media: senders are cut, webrtcbin goes, and the src pads
+  // get EOS (`eos`) or are removed at once.
+  void close(bool eos);
+
+  const std::string &peer() const { return peer_; }
+  GstElement *webrtcbin() const { return webrtc_; }
+  bool has_outputs();
+
+private:
+  struct Sender {
+    SinkInput *input;
+    GstElement *payloader; // owned by the element's bin
+  };
+  struct Output {
+    std::vector<GstElement *> chain; // depayloader [parser] [decoder], owned by the bin
+    GstPad *ghost;                   // owned by the element
+  };
+
+  void on_pad_added(GstPad *pad);
+  void on_ice_candidate(guint mline, const std::string &candidate);
+  void on_connection_state(GstWebRTCPeerConnectionState state);
+  void add_sender(SinkInput *input, const Codec &codec, int pt, GstCaps *caps);
+  void add_receiver(MediaKind kind, GstCaps *caps);
+  void add_missing_receivers();
+  void create_offer();
+  void send_local_description(const char *type, GstWebRTCSessionDescription *description);
+  void set_remote(GstWebRTCSDPType type, const std::string &sdp,
+                  std::function<void(CallSession &)> then);
+  void flush_candidates();
+  int mline_for(const protocol::IceCandidate &candidate) const;
+  void fail(std::string reason, std::string message, std::string detail = {});
+  void remove_outputs();
+
+  GstElement *element_; // the webrtccall bin; outlives us
+  ElementContext &context_;
+  CallConfig config_;
+  std::vector<SinkInput *> inputs_; // owned by the element
+  std::string peer_;
+  Events events_;
+
+  GstElement *webrtc_ = nullptr; // owned by the bin while the call lasts
+  std::vector<Sender> senders_;
+  std::mutex outputs_lock_; // outputs are added on streaming threads
+  std::vector<Output> outputs_;
+  GstSDPMessage *remote_sdp_ = nullptr; // owned
+  std::vector<std::string> local_mids_; // m-line index -> mid, for our candidates
+  std::vector<protocol::IceCandidate> pending_candidates_; // until the remote description is set
+  bool remote_set_ = false;
+  bool connected_ = false;
+  bool closed_ = false;
+  unsigned codec_waits_ = 0;
+};
+
+} // namespace webrtccall

@@ -1,0 +1,150 @@
+#include "sink_input.hpp"
+
+#include "debug.hpp"
+
+#include <gst/video/video.h>
+
+#include <condition_variable>
+#include <memory>
+
+namespace webrtccall {
+
+namespace {
+
+struct IdleUnlink {
+  std::mutex lock;
+  std::condition_variable cond;
+  bool done = false;
+};
+
+GstPadProbeReturn unlink_when_idle(GstPad *pad, GstPadProbeInfo *, gpointer data) {
+  IdleUnlink &state = **static_cast<std::shared_ptr<IdleUnlink> *>(data);
+  GstPad *peer = gst_pad_get_peer(pad);
+  if (peer) {
+    gst_pad_unlink(pad, peer);
+    gst_object_unref(peer);
+  }
+  std::lock_guard<std::mutex> guard(state.lock);
+  state.done = true;
+  state.cond.notify_all();
+  return GST_PAD_PROBE_REMOVE;
+}
+
+void free_idle_unlink(gpointer data) {
+  delete static_cast<std::shared_ptr<IdleUnlink> *>(data);
+}
+
+} // namespace
+
+SinkInput::SinkInput(GstBin *bin, MediaKind kind, GstPadTemplate *templ, const std::string &name)
+    : bin_(bin), kind_(kind), name_(name) {
+  queue_ = gst_element_factory_make("queue", nullptr);
+  // Leaky: a stalled network drops old media instead of blocking the encoder.
+  g_object_set(queue_, "leaky", 2 /* downstream */, "max-size-buffers", 0u, "max-size-bytes", 0u,
+               "max-size-time", guint64(200 * GST_MSECOND), nullptr);
+  gst_bin_add(bin_, queue_);
+  g_autoptr(GstPad) target = gst_element_get_static_pad(queue_, "sink");
+  ghost_ = gst_ghost_pad_new_from_template(name.c_str(), target, templ);
+  queue_src_ = gst_element_get_static_pad(queue_, "src");
+  gst_pad_add_probe(queue_src_,
+                    GstPadProbeType(GST_PAD_PROBE_TYPE_BUFFER | GST_PAD_PROBE_TYPE_BUFFER_LIST |
+                                    GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM),
+                    gate, this, nullptr);
+  gst_element_sync_state_with_parent(queue_);
+}
+
+SinkInput::~SinkInput() {
+  disconnect();
+  gst_object_unref(queue_src_);
+  gst_element_set_state(queue_, GST_STATE_NULL);
+  gst_bin_remove(bin_, queue_);
+}
+
+void SinkInput::set_on_eos(std::function<void()> on_eos) {
+  std::lock_guard<std::mutex> guard(lock_);
+  on_eos_ = std::move(on_eos);
+}
+
+GstPadProbeReturn SinkInput::gate(GstPad *, GstPadProbeInfo *info, gpointer data) {
+  auto *self = static_cast<SinkInput *>(data);
+  if (info->type & GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM) {
+    GstEvent *event = GST_PAD_PROBE_INFO_EVENT(info);
+    if (GST_EVENT_TYPE(event) == GST_EVENT_CAPS) {
+      GstCaps *caps;
+      gst_event_parse_caps(event, &caps);
+      std::lock_guard<std::mutex> guard(self->lock_);
+      self->codec_ = codec_for_media_caps(caps);
+    } else if (GST_EVENT_TYPE(event) == GST_EVENT_EOS) {
+      // EOS ends the call; webrtcbin never sees it, so a later call can
+      // still use the other pads.
+      self->eos_ = true;
+      std::function<void()> on_eos;
+      {
+        std::lock_guard<std::mutex> guard(self->lock_);
+        on_eos = self->on_eos_;
+      }
+      if (on_eos)
+        on_eos();
+      return GST_PAD_PROBE_DROP;
+    }
+    return GST_PAD_PROBE_OK;
+  }
+  return self->open_ ? GST_PAD_PROBE_OK : GST_PAD_PROBE_DROP;
+}
+
+const Codec *SinkInput::codec() {
+  {
+    std::lock_guard<std::mutex> guard(lock_);
+    if (codec_)
+      return codec_;
+  }
+  // No data yet: ask upstream what it can make. An encoder answers with its
+  // fixed media type; anything ambiguous waits for the caps event.
+  g_autoptr(GstCaps) caps = gst_pad_peer_query_caps(ghost_, nullptr);
+  if (!caps || gst_caps_is_any(caps) || gst_caps_is_empty(caps))
+    return nullptr;
+  const Codec *first = codec_for_media_caps(caps);
+  for (guint i = 1; first && i < gst_caps_get_size(caps); i++) {
+    g_autoptr(GstCaps) one = gst_caps_copy_nth(caps, i);
+    if (codec_for_media_caps(one) != first)
+      return nullptr;
+  }
+  return first;
+}
+
+void SinkInput::connect(GstPad *payloader_sink) {
+  if (gst_pad_link(queue_src_, payloader_sink) != GST_PAD_LINK_OK)
+    GST_WARNING_OBJECT(bin_, "%s: cannot link to the payloader", name_.c_str());
+}
+
+void SinkInput::open() {
+  open_ = true;
+  // The receiver can show nothing until a keyframe: ask the encoder for one
+  // now rather than wait for its next scheduled keyframe or the peer's PLI.
+  if (kind_ == MediaKind::kVideo)
+    gst_pad_send_event(queue_src_,
+                       gst_video_event_new_upstream_force_key_unit(GST_CLOCK_TIME_NONE, TRUE, 0));
+}
+
+void SinkInput::disconnect() {
+  open_ = false;
+  g_autoptr(GstPad) peer = gst_pad_get_peer(queue_src_);
+  if (!peer)
+    return;
+  // Unlink only between buffers: a buffer caught half-way into a payloader
+  // that is then shut down would come back FLUSHING and stop the queue for
+  // good. The probe may run on the queue's thread after a timeout here, so
+  // the state it signals is shared.
+  auto state = std::make_shared<IdleUnlink>();
+  gulong probe = gst_pad_add_probe(queue_src_, GST_PAD_PROBE_TYPE_IDLE, unlink_when_idle,
+                                   new std::shared_ptr<IdleUnlink>(state), free_idle_unlink);
+  std::unique_lock<std::mutex> guard(state->lock);
+  if (state->cond.wait_for(guard, std::chrono::seconds(2), [&] { return state->done; }))
+    return;
+  guard.unlock();
+  GST_WARNING_OBJECT(bin_, "%s: the queue stayed busy for 2 s; unlinking anyway", name_.c_str());
+  gst_pad_remove_probe(queue_src_, probe);
+  gst_pad_unlink(queue_src_, peer);
+}
+
+} // namespace webrtccall

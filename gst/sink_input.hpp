@@ -1,0 +1,65 @@
+// One request sink pad of the element: encoded media in, through a queue,
+// to whichever call is current. Between calls its buffers are dropped, so
+// upstream keeps running and never sees an error.
+//
+//   video_sink_0 (ghost) -> queue -> [gate] -> per-call payloader -> webrtcbin
+#pragma once
+
+#include "codecs.hpp"
+
+#include <gst/gst.h>
+
+#include <atomic>
+#include <functional>
+#include <mutex>
+#include <string>
+
+namespace webrtccall {
+
+class SinkInput {
+public:
+  // Creates the queue inside `bin` and the ghost pad (not yet added to it).
+  SinkInput(GstBin *bin, MediaKind kind, GstPadTemplate *templ, const std::string &name);
+  ~SinkInput(); // removes the queue; the caller removes the ghost pad
+  SinkInput(const SinkInput &) = delete;
+  SinkInput &operator=(const SinkInput &) = delete;
+
+  GstPad *ghost() const { return ghost_; }
+  MediaKind kind() const { return kind_; }
+  const std::string &name() const { return name_; }
+
+  // What upstream sends: from the caps event if one came, else from a caps
+  // query (an encoder's template says what it makes). nullptr: not known.
+  const Codec *codec();
+
+  // Links the queue to a call's payloader; buffers still drop until open().
+  void connect(GstPad *payloader_sink);
+  // Lets buffers through, starting with a fresh keyframe. Called once the
+  // call's media path is up: before that webrtcbin 1.22 holds pushes on
+  // its sink pads, and a push held there would come back FLUSHING at
+  // teardown and stop the queue for good.
+  void open();
+  // Stops buffers and unlinks once the queue's thread is between buffers.
+  void disconnect();
+
+  bool at_eos() const { return eos_.load(); }
+  // Called on the streaming thread when EOS arrives (the call hangs up on EOS).
+  void set_on_eos(std::function<void()> on_eos);
+
+private:
+  static GstPadProbeReturn gate(GstPad *pad, GstPadProbeInfo *info, gpointer self);
+
+  GstBin *bin_; // the element; outlives us
+  MediaKind kind_;
+  std::string name_;
+  GstElement *queue_; // owned by the bin
+  GstPad *ghost_;     // owned by the element once added
+  GstPad *queue_src_; // holds ref
+  std::atomic<bool> open_{false};
+  std::atomic<bool> eos_{false};
+  std::mutex lock_; // guards codec_ and on_eos_
+  const Codec *codec_ = nullptr;
+  std::function<void()> on_eos_;
+};
+
+} // namespace webrtccall
