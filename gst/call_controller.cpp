@@ -131,7 +131,7 @@ std::shared_ptr<CallSession> CallController::make_session(const std::string &pee
       return;
     GST_INFO_OBJECT(self->element_, "media connected with %s", self->remote_.c_str());
     if (self->settings_.stats_interval_ms > 0 && !self->stats_timer_) {
-      self->totals_ = {};
+      self->stats_ = CallStats();
       self->stats_timer_ = self->context_.schedule(self->settings_.stats_interval_ms, true, [weak] {
         if (auto s = weak.lock())
           s->poll_stats();
@@ -495,91 +495,14 @@ void CallController::stop(std::function<void()> done) {
 }
 
 void CallController::poll_stats() {
-  if (!session_ || !session_->webrtcbin())
+  if (!session_)
     return;
-  struct Data {
-    std::weak_ptr<CallController> controller;
-    ElementContext *context;
-  };
-  GstPromise *promise = gst_promise_new_with_change_func(
-      [](GstPromise *promise, gpointer data) {
-        auto *d = static_cast<Data *>(data);
-        const GstStructure *reply = gst_promise_get_reply(promise);
-        if (!reply)
-          return;
-        std::shared_ptr<GstStructure> copy(gst_structure_copy(reply), gst_structure_free);
-        d->context->invoke([weak = d->controller, copy] {
-          auto self = weak.lock();
-          if (!self || !self->session_)
-            return;
-          struct Sums {
-            guint64 bytes_sent = 0, bytes_received = 0;
-            gint64 rx_lost = 0, tx_lost = 0;
-            double rx_jitter = 0, tx_jitter = 0, rtt = -1;
-          } sums;
-          gst_structure_foreach(
-              copy.get(),
-              [](GQuark, const GValue *value, gpointer data) -> gboolean {
-                auto *sums = static_cast<Sums *>(data);
-                if (!GST_VALUE_HOLDS_STRUCTURE(value))
-                  return TRUE;
-                const GstStructure *s = gst_value_get_structure(value);
-                GstWebRTCStatsType type;
-                if (!gst_structure_get(s, "type", GST_TYPE_WEBRTC_STATS_TYPE, &type, nullptr))
-                  return TRUE;
-                guint64 u64 = 0;
-                gint64 i64 = 0;
-                double d = 0;
-                switch (type) {
-                case GST_WEBRTC_STATS_OUTBOUND_RTP:
-                  if (gst_structure_get_uint64(s, "bytes-sent", &u64))
-                    sums->bytes_sent += u64;
-                  break;
-                case GST_WEBRTC_STATS_INBOUND_RTP:
-                  if (gst_structure_get_uint64(s, "bytes-received", &u64))
-                    sums->bytes_received += u64;
-                  if (gst_structure_get_int64(s, "packets-lost", &i64))
-                    sums->rx_lost += i64;
-                  if (gst_structure_get_double(s, "jitter", &d))
-                    sums->rx_jitter = std::max(sums->rx_jitter, d);
-                  break;
-                case GST_WEBRTC_STATS_REMOTE_INBOUND_RTP:
-                  if (gst_structure_get_int64(s, "packets-lost", &i64))
-                    sums->tx_lost += i64;
-                  if (gst_structure_get_double(s, "jitter", &d))
-                    sums->tx_jitter = std::max(sums->tx_jitter, d);
-                  if (gst_structure_get_double(s, "round-trip-time", &d))
-                    sums->rtt = std::max(sums->rtt, d);
-                  break;
-                default:
-                  break;
-                }
-                return TRUE;
-              },
-              &sums);
-          gint64 now = g_get_monotonic_time();
-          double seconds = self->totals_.at_us ? double(now - self->totals_.at_us) / 1e6 : 0;
-          auto rate = [seconds](guint64 now_bytes, guint64 before) -> guint64 {
-            return seconds > 0 && now_bytes >= before
-                       ? guint64(double(now_bytes - before) * 8 / seconds)
-                       : 0;
-          };
-          GstStructure *stats = gst_structure_new(
-              "webrtccall-stats", "peer", G_TYPE_STRING, self->remote_.c_str(), "tx-bitrate",
-              G_TYPE_UINT64, rate(sums.bytes_sent, self->totals_.bytes_sent), "rx-bitrate",
-              G_TYPE_UINT64, rate(sums.bytes_received, self->totals_.bytes_received), "tx-bytes",
-              G_TYPE_UINT64, sums.bytes_sent, "rx-bytes", G_TYPE_UINT64, sums.bytes_received,
-              "rx-packets-lost", G_TYPE_INT64, sums.rx_lost, "tx-packets-lost", G_TYPE_INT64,
-              sums.tx_lost, "rx-jitter", G_TYPE_DOUBLE, sums.rx_jitter, "tx-jitter", G_TYPE_DOUBLE,
-              sums.tx_jitter, "round-trip-time", G_TYPE_DOUBLE, sums.rtt, nullptr);
-          self->totals_ = {sums.bytes_sent, sums.bytes_received, now};
-          self->hooks_.post_stats(stats);
-        });
-      },
-      new Data{weak_from_this(), &context_},
-      [](gpointer data) { delete static_cast<Data *>(data); });
-  g_signal_emit_by_name(session_->webrtcbin(), "get-stats", nullptr, promise);
-  gst_promise_unref(promise);
+  session_->request_stats([weak = weak_from_this()](const GstStructure *reply) {
+    auto self = weak.lock();
+    if (!self || !self->session_)
+      return;
+    self->hooks_.post_stats(self->stats_.summarize(reply, self->remote_));
+  });
 }
 
 } // namespace webrtccall

@@ -5,6 +5,7 @@
 #pragma once
 
 #include "call_session.hpp"
+#include "call_stats.hpp"
 #include "element_context.hpp"
 #include "signaling_client.hpp"
 
@@ -114,10 +115,7 @@ private:
   guint call_timer_ = 0;
   guint retry_timer_ = 0;
   guint stats_timer_ = 0;
-  struct Totals {
-    guint64 bytes_sent = 0, bytes_received = 0;
-    gint64 at_us = 0;
-  } totals_;
+  CallStats stats_;
 };
 
 } // namespace webrtccall

@@ -1,12 +1,14 @@
 #include "call_session.hpp"
 
 #include "debug.hpp"
+#include "remove_element.hpp"
 
 #include <gst/webrtc/webrtc.h>
 
 #include <algorithm>
 #include <cstdlib>
 #include <cstring>
+#include <utility>
 
 namespace webrtccall {
 
@@ -25,7 +27,10 @@ void free_weak(gpointer data, GClosure *) {
 using StructurePtr = std::shared_ptr<GstStructure>;
 
 // A promise whose reply reaches `then` on the signaling thread, if the
-// session still exists then.
+// session still exists then. The session keeps a reference to every promise
+// it is waiting for, so that close() can interrupt them: webrtcbin 1.22
+// drops pending promises unanswered when it stops, which GStreamer reports
+// as a runtime-check warning.
 struct PromiseData {
   Weak session;
   ElementContext *context;
@@ -37,17 +42,12 @@ void on_promise(GstPromise *promise, gpointer data) {
   StructurePtr reply;
   if (gst_promise_wait(promise) == GST_PROMISE_RESULT_REPLIED && gst_promise_get_reply(promise))
     reply.reset(gst_structure_copy(gst_promise_get_reply(promise)), gst_structure_free);
-  d->context->invoke([session = d->session, then = d->then, reply] {
-    if (auto alive = session.lock())
+  d->context->invoke([session = d->session, then = d->then, reply, promise] {
+    if (auto alive = session.lock()) {
+      alive->forget_promise(promise);
       then(*alive, reply.get());
+    }
   });
-}
-
-GstPromise *make_promise(const Weak &session, ElementContext &context,
-                         std::function<void(CallSession &, const GstStructure *)> then) {
-  return gst_promise_new_with_change_func(
-      on_promise, new PromiseData{session, &context, std::move(then)},
-      [](gpointer data) { delete static_cast<PromiseData *>(data); });
 }
 
 // The error in a promise reply, or "" if it succeeded.
@@ -168,6 +168,34 @@ void CallSession::fail(std::string reason, std::string message, std::string deta
     events_.failed(CallFailure{std::move(reason), std::move(message), std::move(detail)});
 }
 
+GstPromise *
+CallSession::make_promise(std::function<void(CallSession &, const GstStructure *)> then) {
+  GstPromise *promise = gst_promise_new_with_change_func(
+      on_promise, new PromiseData{weak_from_this(), &context_, std::move(then)},
+      [](gpointer data) { delete static_cast<PromiseData *>(data); });
+  pending_promises_.push_back(gst_promise_ref(promise));
+  return promise;
+}
+
+void CallSession::forget_promise(GstPromise *promise) {
+  auto it = std::find(pending_promises_.begin(), pending_promises_.end(), promise);
+  if (it == pending_promises_.end())
+    return;
+  pending_promises_.erase(it);
+  gst_promise_unref(promise);
+}
+
+void CallSession::request_stats(std::function<void(const GstStructure *)> done) {
+  if (closed_ || !webrtc_)
+    return;
+  GstPromise *promise = make_promise([done](CallSession &self, const GstStructure *reply) {
+    if (!self.closed_ && reply)
+      done(reply);
+  });
+  g_signal_emit_by_name(webrtc_, "get-stats", nullptr, promise);
+  gst_promise_unref(promise);
+}
+
 void CallSession::add_sender(SinkInput *input, const Codec &codec, int pt, GstCaps *caps) {
   GstElement *payloader = gst_element_factory_make(codec.payloader, nullptr);
   if (!payloader) {
@@ -262,21 +290,20 @@ void CallSession::offer() {
 }
 
 void CallSession::create_offer() {
-  GstPromise *promise =
-      make_promise(weak_from_this(), context_, [](CallSession &self, const GstStructure *reply) {
-        if (self.closed_)
-          return;
-        std::string error = promise_error(reply, "create-offer");
-        GstWebRTCSessionDescription *offer = nullptr;
-        if (error.empty())
-          gst_structure_get(reply, "offer", GST_TYPE_WEBRTC_SESSION_DESCRIPTION, &offer, nullptr);
-        if (!offer) {
-          self.fail("negotiation-failed", "Could not create an offer.", error);
-          return;
-        }
-        self.send_local_description("offer", offer);
-        gst_webrtc_session_description_free(offer);
-      });
+  GstPromise *promise = make_promise([](CallSession &self, const GstStructure *reply) {
+    if (self.closed_)
+      return;
+    std::string error = promise_error(reply, "create-offer");
+    GstWebRTCSessionDescription *offer = nullptr;
+    if (error.empty())
+      gst_structure_get(reply, "offer", GST_TYPE_WEBRTC_SESSION_DESCRIPTION, &offer, nullptr);
+    if (!offer) {
+      self.fail("negotiation-failed", "Could not create an offer.", error);
+      return;
+    }
+    self.send_local_description("offer", offer);
+    gst_webrtc_session_description_free(offer);
+  });
   g_signal_emit_by_name(webrtc_, "create-offer", nullptr, promise);
   gst_promise_unref(promise);
 }
@@ -299,12 +326,11 @@ void CallSession::send_local_description(const char *type,
   else
     events_.send(protocol::Answer{peer_, sdp});
 
-  GstPromise *promise =
-      make_promise(weak_from_this(), context_, [](CallSession &self, const GstStructure *reply) {
-        std::string error = promise_error(reply, "set-local-description");
-        if (!error.empty() && reply)
-          self.fail("negotiation-failed", "Could not apply our own session description.", error);
-      });
+  GstPromise *promise = make_promise([](CallSession &self, const GstStructure *reply) {
+    std::string error = promise_error(reply, "set-local-description");
+    if (!error.empty() && reply)
+      self.fail("negotiation-failed", "Could not apply our own session description.", error);
+  });
   g_signal_emit_by_name(webrtc_, "set-local-description", description, promise);
   gst_promise_unref(promise);
 }
@@ -320,9 +346,8 @@ void CallSession::set_remote(GstWebRTCSDPType type, const std::string &sdp,
     gst_sdp_message_free(remote_sdp_);
   gst_sdp_message_copy(message, &remote_sdp_);
   GstWebRTCSessionDescription *description = gst_webrtc_session_description_new(type, message);
-  GstPromise *promise = make_promise(
-      weak_from_this(), context_,
-      [then = std::move(then)](CallSession &self, const GstStructure *reply) {
+  GstPromise *promise =
+      make_promise([then = std::move(then)](CallSession &self, const GstStructure *reply) {
         if (self.closed_)
           return;
         std::string error = promise_error(reply, "set-remote-description");
@@ -417,23 +442,20 @@ void CallSession::accept_offer(const std::string &sdp) {
   }
 
   set_remote(GST_WEBRTC_SDP_TYPE_OFFER, sdp, [](CallSession &session) {
-    GstPromise *promise =
-        make_promise(session.weak_from_this(), session.context_,
-                     [](CallSession &self, const GstStructure *reply) {
-                       if (self.closed_)
-                         return;
-                       std::string error = promise_error(reply, "create-answer");
-                       GstWebRTCSessionDescription *answer = nullptr;
-                       if (error.empty())
-                         gst_structure_get(reply, "answer", GST_TYPE_WEBRTC_SESSION_DESCRIPTION,
-                                           &answer, nullptr);
-                       if (!answer) {
-                         self.fail("negotiation-failed", "Could not answer the offer.", error);
-                         return;
-                       }
-                       self.send_local_description("answer", answer);
-                       gst_webrtc_session_description_free(answer);
-                     });
+    GstPromise *promise = session.make_promise([](CallSession &self, const GstStructure *reply) {
+      if (self.closed_)
+        return;
+      std::string error = promise_error(reply, "create-answer");
+      GstWebRTCSessionDescription *answer = nullptr;
+      if (error.empty())
+        gst_structure_get(reply, "answer", GST_TYPE_WEBRTC_SESSION_DESCRIPTION, &answer, nullptr);
+      if (!answer) {
+        self.fail("negotiation-failed", "Could not answer the offer.", error);
+        return;
+      }
+      self.send_local_description("answer", answer);
+      gst_webrtc_session_description_free(answer);
+    });
     g_signal_emit_by_name(session.webrtc_, "create-answer", nullptr, promise);
     gst_promise_unref(promise);
   });
@@ -615,14 +637,19 @@ void CallSession::close(bool eos) {
   // Upstream first, so nothing is pushed into elements being shut down.
   for (auto &sender : senders_)
     sender.input->disconnect();
+  for (GstPromise *promise : std::exchange(pending_promises_, {})) {
+    gst_promise_interrupt(promise);
+    gst_promise_unref(promise);
+  }
   if (webrtc_) {
-    gst_element_set_state(webrtc_, GST_STATE_NULL);
-    gst_bin_remove(GST_BIN(element_), webrtc_);
+    GstStateChangeReturn result = remove_element(GST_BIN(element_), webrtc_);
+    if (result != GST_STATE_CHANGE_SUCCESS)
+      GST_WARNING_OBJECT(element_, "webrtcbin did not stop cleanly: %s",
+                         gst_element_state_change_return_get_name(result));
     webrtc_ = nullptr;
   }
   for (auto &sender : senders_) {
-    gst_element_set_state(sender.payloader, GST_STATE_NULL);
-    gst_bin_remove(GST_BIN(element_), sender.payloader);
+    remove_element(GST_BIN(element_), sender.payloader);
   }
   senders_.clear();
   if (eos) {
@@ -646,8 +673,7 @@ void CallSession::remove_outputs() {
     gst_pad_set_active(output.ghost, FALSE);
     gst_element_remove_pad(element_, output.ghost);
     for (GstElement *element : output.chain) {
-      gst_element_set_state(element, GST_STATE_NULL);
-      gst_bin_remove(GST_BIN(element_), element);
+      remove_element(GST_BIN(element_), element);
     }
   }
 }

@@ -73,8 +73,12 @@ public:
   // get EOS (`eos`) or are removed at once.
   void close(bool eos);
 
+  // webrtcbin's statistics, delivered on the signaling thread.
+  void request_stats(std::function<void(const GstStructure *)> done);
+  // A promise this session no longer waits for (signaling thread).
+  void forget_promise(GstPromise *promise);
+
   const std::string &peer() const { return peer_; }
-  GstElement *webrtcbin() const { return webrtc_; }
   bool has_outputs();
 
 private:
@@ -87,6 +91,8 @@ private:
     GstPad *ghost;                   // owned by the element
   };
 
+  // A promise whose reply reaches `then` on the signaling thread.
+  GstPromise *make_promise(std::function<void(CallSession &, const GstStructure *)> then);
   void on_pad_added(GstPad *pad);
   void on_ice_candidate(guint mline, const std::string &candidate);
   void on_connection_state(GstWebRTCPeerConnectionState state);
@@ -116,6 +122,7 @@ private:
   GstSDPMessage *remote_sdp_ = nullptr; // owned
   std::vector<std::string> local_mids_; // m-line index -> mid, for our candidates
   std::vector<protocol::IceCandidate> pending_candidates_; // until the remote description is set
+  std::vector<GstPromise *> pending_promises_;             // holds refs; interrupted on close
   bool remote_set_ = false;
   bool connected_ = false;
   bool closed_ = false;

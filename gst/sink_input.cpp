@@ -1,6 +1,7 @@
 #include "sink_input.hpp"
 
 #include "debug.hpp"
+#include "remove_element.hpp"
 
 #include <gst/video/video.h>
 
@@ -56,8 +57,7 @@ SinkInput::SinkInput(GstBin *bin, MediaKind kind, GstPadTemplate *templ, const s
 SinkInput::~SinkInput() {
   disconnect();
   gst_object_unref(queue_src_);
-  gst_element_set_state(queue_, GST_STATE_NULL);
-  gst_bin_remove(bin_, queue_);
+  remove_element(bin_, queue_);
 }
 
 void SinkInput::set_on_eos(std::function<void()> on_eos) {

@@ -1,0 +1,391 @@
+// Two webrtccall elements call each other through our server, on loopback,
+// with test sources; the tests check what is decoded on each side.
+#include "call_endpoint.hpp"
+#include "server_process.hpp"
+#include "ws_client.hpp"
+
+#include <gst/gst.h>
+
+#include <cstring>
+#include <memory>
+
+using namespace webrtccall::test;
+
+namespace {
+
+constexpr int kSetupMs = 15000; // a call's set-up, generous for a loaded CI machine
+
+EndpointOptions side(const ServerProcess &server, const char *user, const char *peer = "") {
+  EndpointOptions o;
+  o.server = server.url();
+  o.user = user;
+  o.peer = peer;
+  return o;
+}
+
+void assert_audio_tone(CallEndpoint &endpoint, double expected_hz, const char *who) {
+  endpoint.wait_audio_buffers(100, kSetupMs); // ~2 s of 20 ms Opus frames
+  std::vector<gint16> samples;
+  {
+    std::lock_guard<std::mutex> guard(endpoint.audio.lock);
+    samples = endpoint.audio.samples;
+  }
+  double hz = dominant_frequency(samples, 48000);
+  if (std::abs(hz - expected_hz) > expected_hz * 0.05)
+    g_error("%s hears %.1f Hz, expected %.0f Hz", who, hz, expected_hz);
+}
+
+void test_video_and_audio_both_ways() {
+  ServerProcess server = ServerProcess::ours();
+  EndpointOptions a = side(server, "alice", "bob");
+  a.video_pattern = "smpte";
+  a.audio_frequency = 440;
+  EndpointOptions b = side(server, "bob");
+  b.video_pattern = "blue";
+  b.audio_frequency = 880;
+  CallEndpoint bob(b);
+  bob.play();
+  bob.wait_state("logged-in", kSetupMs);
+  CallEndpoint alice(a);
+  alice.play();
+  alice.wait_state("in-call", kSetupMs);
+  bob.wait_state("in-call", kSetupMs);
+
+  bob.wait_video_frames(30, kSetupMs);
+  alice.wait_video_frames(30, kSetupMs);
+  {
+    std::lock_guard<std::mutex> guard(bob.video.lock);
+    g_assert_cmpint(bob.video.width, ==, 320);
+    g_assert_cmpint(bob.video.height, ==, 240);
+    std::string why;
+    if (!looks_like_smpte(bob.video.last_rgb, bob.video.width, bob.video.height, why))
+      g_error("bob does not see alice's SMPTE bars: %s", why.c_str());
+  }
+  {
+    std::lock_guard<std::mutex> guard(alice.video.lock);
+    double r, g, b_;
+    mean_colour(alice.video.last_rgb, r, g, b_);
+    if (!(b_ > 200 && r < 40 && g < 40))
+      g_error("alice does not see bob's blue: mean colour %.0f,%.0f,%.0f", r, g, b_);
+  }
+  assert_audio_tone(bob, 440, "bob");
+  assert_audio_tone(alice, 880, "alice");
+
+  GstStructure *stats = alice.wait_stats(5000);
+  guint64 rx = 0, tx = 0;
+  gst_structure_get_uint64(stats, "rx-bitrate", &rx);
+  gst_structure_get_uint64(stats, "tx-bitrate", &tx);
+  gst_structure_free(stats);
+  // Stats keep coming; a later one has both directions measured.
+  for (int i = 0; i < 6 && (rx == 0 || tx == 0); i++) {
+    stats = alice.wait_stats(5000);
+    gst_structure_get_uint64(stats, "rx-bitrate", &rx);
+    gst_structure_get_uint64(stats, "tx-bitrate", &tx);
+    gst_structure_free(stats);
+  }
+  g_assert_cmpuint(rx, >, 50000);
+  g_assert_cmpuint(tx, >, 50000);
+
+  // alice hangs up: both end, and both pipelines reach EOS.
+  g_signal_emit_by_name(alice.call(), "hangup");
+  g_assert_cmpstr(alice.wait_state("ended", 5000).c_str(), ==, "hangup");
+  g_assert_cmpstr(bob.wait_state("ended", 5000).c_str(), ==, "remote-hangup");
+  alice.wait_eos(5000);
+  bob.wait_eos(5000);
+}
+
+void test_callee_hangs_up() {
+  ServerProcess server = ServerProcess::ours();
+  CallEndpoint bob(side(server, "bob"));
+  bob.play();
+  bob.wait_state("logged-in", kSetupMs);
+  CallEndpoint alice(side(server, "alice", "bob"));
+  alice.play();
+  bob.wait_video_frames(10, kSetupMs);
+  alice.wait_video_frames(10, kSetupMs);
+  g_signal_emit_by_name(bob.call(), "hangup");
+  g_assert_cmpstr(alice.wait_state("ended", 5000).c_str(), ==, "remote-hangup");
+  alice.wait_eos(5000);
+  bob.wait_eos(5000);
+  g_assert_true(alice.video.eos && alice.audio.eos);
+}
+
+// A peer's pipeline set to NULL mid-call: the other side's call ends.
+void test_peer_stopped_mid_call() {
+  ServerProcess server = ServerProcess::ours();
+  CallEndpoint bob(side(server, "bob"));
+  bob.play();
+  bob.wait_state("logged-in", kSetupMs);
+  auto alice = std::make_unique<CallEndpoint>(side(server, "alice", "bob"));
+  alice->play();
+  bob.wait_video_frames(10, kSetupMs);
+  alice.reset(); // to NULL and gone
+  bob.wait_state("ended", 5000);
+  bob.wait_eos(5000);
+}
+
+void test_audio_only() {
+  ServerProcess server = ServerProcess::ours();
+  EndpointOptions b = side(server, "bob");
+  b.send_video = false;
+  b.audio_frequency = 660;
+  EndpointOptions a = side(server, "alice", "bob");
+  a.send_video = false;
+  a.audio_frequency = 330;
+  CallEndpoint bob(b);
+  bob.play();
+  bob.wait_state("logged-in", kSetupMs);
+  CallEndpoint alice(a);
+  alice.play();
+  assert_audio_tone(bob, 330, "bob");
+  assert_audio_tone(alice, 660, "alice");
+  g_assert_cmpuint(alice.video.buffers, ==, 0);
+  g_assert_cmpuint(bob.video.buffers, ==, 0);
+}
+
+// bob has no sink pads: he only watches and listens.
+void test_receive_only() {
+  ServerProcess server = ServerProcess::ours();
+  EndpointOptions b = side(server, "bob");
+  b.send_video = false;
+  b.send_audio = false;
+  CallEndpoint bob(b);
+  bob.play();
+  bob.wait_state("logged-in", kSetupMs);
+  CallEndpoint alice(side(server, "alice", "bob"));
+  alice.play();
+  bob.wait_video_frames(30, kSetupMs);
+  assert_audio_tone(bob, 440, "bob");
+  std::string why;
+  {
+    std::lock_guard<std::mutex> guard(bob.video.lock);
+    g_assert_true(looks_like_smpte(bob.video.last_rgb, bob.video.width, bob.video.height, why));
+  }
+  g_assert_cmpuint(alice.video.buffers, ==, 0);
+}
+
+void test_callee_logs_in_after_caller() {
+  ServerProcess server = ServerProcess::ours();
+  CallEndpoint alice(side(server, "alice", "bob"));
+  alice.play();
+  alice.wait_state("calling", kSetupMs);
+  g_usleep(1500 * 1000); // bob is late on purpose
+  CallEndpoint bob(side(server, "bob"));
+  bob.play();
+  bob.wait_video_frames(10, kSetupMs);
+  alice.wait_video_frames(10, kSetupMs);
+}
+
+void test_answer_when_asked() {
+  ServerProcess server = ServerProcess::ours();
+  EndpointOptions b = side(server, "bob");
+  b.properties = "auto-answer=false";
+  CallEndpoint bob(b);
+  bob.play();
+  bob.wait_state("logged-in", kSetupMs);
+  CallEndpoint alice(side(server, "alice", "bob"));
+  alice.play();
+  bob.wait_state("ringing", kSetupMs);
+  // incoming-call comes on the element's thread, just after the state message.
+  gint64 deadline = g_get_monotonic_time() + 2 * G_USEC_PER_SEC;
+  while (bob.incoming_callers().empty() && g_get_monotonic_time() < deadline)
+    g_usleep(10000);
+  auto callers = bob.incoming_callers();
+  g_assert_cmpuint(callers.size(), ==, 1);
+  g_assert_cmpstr(callers[0].c_str(), ==, "alice");
+  g_autofree char *remote = nullptr;
+  g_object_get(bob.call(), "remote-user", &remote, nullptr);
+  g_assert_cmpstr(remote, ==, "alice");
+  g_assert_cmpuint(bob.video.buffers, ==, 0);
+  g_signal_emit_by_name(bob.call(), "answer");
+  bob.wait_video_frames(10, kSetupMs);
+  alice.wait_video_frames(10, kSetupMs);
+}
+
+void test_reject() {
+  ServerProcess server = ServerProcess::ours();
+  EndpointOptions b = side(server, "bob");
+  b.properties = "auto-answer=false";
+  CallEndpoint bob(b);
+  bob.play();
+  bob.wait_state("logged-in", kSetupMs);
+  CallEndpoint alice(side(server, "alice", "bob"));
+  alice.play();
+  bob.wait_state("ringing", kSetupMs);
+  g_signal_emit_by_name(bob.call(), "reject");
+  std::string reason;
+  std::string message = alice.wait_error(5000, &reason);
+  g_assert_cmpstr(reason.c_str(), ==, "declined");
+  g_assert_true(message.find("bob declined") != std::string::npos);
+  g_assert_cmpstr(bob.wait_state("logged-in", 5000).c_str(), ==, "rejected");
+}
+
+// Without end-on-hangup the element stays logged in and takes the next call.
+void test_second_call_in_same_pipeline() {
+  ServerProcess server = ServerProcess::ours();
+  EndpointOptions b = side(server, "bob");
+  b.properties = "end-on-hangup=false";
+  CallEndpoint bob(b);
+  bob.play();
+  bob.wait_state("logged-in", kSetupMs);
+  for (int call = 1; call <= 2; call++) {
+    unsigned before = bob.video.buffers;
+    CallEndpoint alice(side(server, "alice", "bob"));
+    alice.play();
+    bob.wait_video_frames(before + 10, kSetupMs);
+    alice.wait_video_frames(10, kSetupMs);
+    g_signal_emit_by_name(alice.call(), "hangup");
+    g_assert_cmpstr(bob.wait_state("logged-in", 5000).c_str(), ==, "remote-hangup");
+    g_assert_cmpuint(bob.calls_seen, ==, unsigned(call));
+  }
+  bob.expect_no_error();
+}
+
+// --- calls that cannot happen
+
+void test_server_unreachable() {
+  EndpointOptions o;
+  o.server = "ws://127.0.0.1:1";
+  o.user = "alice";
+  o.peer = "bob";
+  o.properties = "reconnect-timeout=1";
+  CallEndpoint alice(o);
+  gint64 start = g_get_monotonic_time();
+  alice.play();
+  std::string reason;
+  std::string message = alice.wait_error(10000, &reason);
+  g_assert_cmpstr(reason.c_str(), ==, "server-unreachable");
+  g_assert_true(message.find("Cannot reach the signaling server at ws://127.0.0.1:1") == 0);
+  g_assert_cmpint((g_get_monotonic_time() - start) / 1000, >=, 900); // it retried
+}
+
+void test_name_taken() {
+  ServerProcess server = ServerProcess::ours();
+  CallEndpoint first(side(server, "alice"));
+  first.play();
+  first.wait_state("logged-in", kSetupMs);
+  CallEndpoint second(side(server, "alice"));
+  second.play();
+  std::string reason;
+  std::string message = second.wait_error(5000, &reason);
+  g_assert_cmpstr(reason.c_str(), ==, "name-taken");
+  g_assert_true(message.find("Choose another user name") != std::string::npos);
+}
+
+void test_peer_offline() {
+  ServerProcess server = ServerProcess::ours();
+  EndpointOptions a = side(server, "alice", "nobody");
+  a.properties = "call-timeout=2";
+  CallEndpoint alice(a);
+  alice.play();
+  std::string reason;
+  std::string message = alice.wait_error(8000, &reason);
+  g_assert_cmpstr(reason.c_str(), ==, "peer-offline");
+  g_assert_true(message.find("nobody did not come online within 2 s") == 0);
+}
+
+void test_busy() {
+  ServerProcess server = ServerProcess::ours();
+  CallEndpoint bob(side(server, "bob"));
+  bob.play();
+  bob.wait_state("logged-in", kSetupMs);
+  CallEndpoint alice(side(server, "alice", "bob"));
+  alice.play();
+  bob.wait_video_frames(5, kSetupMs);
+  CallEndpoint carol(side(server, "carol", "bob"));
+  carol.play();
+  std::string reason;
+  carol.wait_error(8000, &reason);
+  g_assert_cmpstr(reason.c_str(), ==, "busy");
+  bob.expect_no_error();
+}
+
+void test_no_answer() {
+  ServerProcess server = ServerProcess::ours();
+  EndpointOptions b = side(server, "bob");
+  b.properties = "auto-answer=false call-timeout=0";
+  CallEndpoint bob(b);
+  bob.play();
+  bob.wait_state("logged-in", kSetupMs);
+  EndpointOptions a = side(server, "alice", "bob");
+  a.properties = "call-timeout=2";
+  CallEndpoint alice(a);
+  alice.play();
+  bob.wait_state("ringing", kSetupMs);
+  std::string reason;
+  std::string message = alice.wait_error(8000, &reason);
+  g_assert_cmpstr(reason.c_str(), ==, "no-answer");
+  g_assert_true(message.find("bob did not answer within 2 s") == 0);
+  // bob hears the caller give up.
+  g_assert_cmpstr(bob.wait_state("logged-in", 5000).c_str(), ==, "cancelled");
+}
+
+// A caller (a scripted peer) offers only H.264 video; bob sends VP8.
+void test_no_common_codec() {
+  ServerProcess server = ServerProcess::ours();
+  CallEndpoint bob(side(server, "bob"));
+  bob.play();
+  bob.wait_state("logged-in", kSetupMs);
+  WsClient mallory(server.url());
+  mallory.login("mallory");
+  const char *sdp =
+      "v=0\r\no=- 1 0 IN IP4 0.0.0.0\r\ns=-\r\nt=0 0\r\na=group:BUNDLE 0\r\n"
+      "m=video 9 UDP/TLS/RTP/SAVPF 102\r\nc=IN IP4 0.0.0.0\r\na=mid:0\r\n"
+      "a=sendrecv\r\na=rtcp-mux\r\na=ice-ufrag:abcd\r\na=ice-pwd:abcdefghijklmnopqrstuvwx\r\n"
+      "a=fingerprint:sha-256 "
+      "00:11:22:33:44:55:66:77:88:99:AA:BB:CC:DD:EE:FF:00:11:22:33:44:55:66:77:88:99:AA:"
+      "BB:CC:DD:EE:FF\r\na=setup:actpass\r\na=rtpmap:102 H264/90000\r\n"
+      "a=fmtp:102 level-asymmetry-allowed=1;packetization-mode=1;profile-level-id="
+      "42e01f\r\n";
+  mallory.send_text(offer_json("bob", sdp));
+  std::string reason;
+  std::string message = bob.wait_error(8000, &reason);
+  g_assert_cmpstr(reason.c_str(), ==, "no-common-codec");
+  g_assert_true(message.find("VP8") != std::string::npos);
+  g_assert_true(message.find("H264") != std::string::npos);
+  Json leave = mallory.expect_type("leave", 5000);
+  g_assert_cmpstr(leave.str("name"), ==, "bob");
+}
+
+// With end-on-hangup=false a failed call is a warning and the element stays logged in.
+void test_failure_is_warning_without_end_on_hangup() {
+  ServerProcess server = ServerProcess::ours();
+  EndpointOptions a = side(server, "alice", "nobody");
+  a.properties = "call-timeout=1 end-on-hangup=false";
+  CallEndpoint alice(a);
+  alice.play();
+  std::string reason;
+  alice.wait_error(6000, &reason, true);
+  g_assert_cmpstr(reason.c_str(), ==, "peer-offline");
+  alice.wait_state("logged-in", 3000);
+  alice.expect_no_error();
+  // It can still take a call.
+  CallEndpoint bob(side(server, "bob", "alice"));
+  bob.play();
+  alice.wait_video_frames(10, kSetupMs);
+}
+
+} // namespace
+
+int main(int argc, char **argv) {
+  gst_init(&argc, &argv);
+  g_test_init(&argc, &argv, nullptr);
+  g_test_add_func("/call/video-and-audio-both-ways", test_video_and_audio_both_ways);
+  g_test_add_func("/call/callee-hangs-up", test_callee_hangs_up);
+  g_test_add_func("/call/peer-stopped-mid-call", test_peer_stopped_mid_call);
+  g_test_add_func("/call/audio-only", test_audio_only);
+  g_test_add_func("/call/receive-only", test_receive_only);
+  g_test_add_func("/call/callee-logs-in-after-caller", test_callee_logs_in_after_caller);
+  g_test_add_func("/call/answer-when-asked", test_answer_when_asked);
+  g_test_add_func("/call/reject", test_reject);
+  g_test_add_func("/call/second-call-in-same-pipeline", test_second_call_in_same_pipeline);
+  g_test_add_func("/call/error/server-unreachable", test_server_unreachable);
+  g_test_add_func("/call/error/name-taken", test_name_taken);
+  g_test_add_func("/call/error/peer-offline", test_peer_offline);
+  g_test_add_func("/call/error/busy", test_busy);
+  g_test_add_func("/call/error/no-answer", test_no_answer);
+  g_test_add_func("/call/error/no-common-codec", test_no_common_codec);
+  g_test_add_func("/call/error/warning-without-end-on-hangup",
+                  test_failure_is_warning_without_end_on_hangup);
+  return g_test_run();
+}
