@@ -6,6 +6,7 @@
 
 #include <gst/gst.h>
 
+#include <csignal>
 #include <cstring>
 #include <memory>
 
@@ -365,6 +366,90 @@ void test_failure_is_warning_without_end_on_hangup() {
   alice.wait_video_frames(10, kSetupMs);
 }
 
+// A caller (a scripted peer) whose only candidate leads nowhere: ICE fails.
+void test_ice_failed() {
+  ServerProcess server = ServerProcess::ours();
+  CallEndpoint bob(side(server, "bob"));
+  bob.play();
+  bob.wait_state("logged-in", kSetupMs);
+  WsClient mallory(server.url());
+  mallory.login("mallory");
+  std::string common = "c=IN IP4 0.0.0.0\r\na=sendrecv\r\na=rtcp-mux\r\n"
+                       "a=ice-ufrag:abcd\r\na=ice-pwd:abcdefghijklmnopqrstuvwx\r\n"
+                       "a=fingerprint:sha-256 "
+                       "00:11:22:33:44:55:66:77:88:99:AA:BB:CC:DD:EE:FF:00:11:22:33:44:55:66:77:"
+                       "88:99:AA:BB:CC:DD:EE:FF\r\na=setup:actpass\r\n";
+  std::string sdp = "v=0\r\no=- 1 0 IN IP4 0.0.0.0\r\ns=-\r\nt=0 0\r\n"
+                    "a=group:BUNDLE 0 1\r\n"
+                    "m=video 9 UDP/TLS/RTP/SAVPF 96\r\n" +
+                    common + "a=mid:0\r\na=rtpmap:96 VP8/90000\r\n" +
+                    "m=audio 9 UDP/TLS/RTP/SAVPF 111\r\n" + common +
+                    "a=mid:1\r\na=rtpmap:111 opus/48000/2\r\n";
+  mallory.send_text(offer_json("bob", sdp));
+  mallory.expect_type("answer", kSetupMs);
+  // Nothing listens on the discard port.
+  mallory.send_text(R"({"type":"candidate","name":"bob","candidate":{"candidate":)"
+                    R"("candidate:1 1 UDP 2122260223 127.0.0.1 9 typ host","sdpMid":"0",)"
+                    R"("sdpMLineIndex":0}})");
+  std::string reason;
+  std::string message = bob.wait_error(60000, &reason);
+  g_assert_cmpstr(reason.c_str(), ==, "ice-failed");
+  g_assert_true(message.find("ICE failed") != std::string::npos);
+}
+
+// The element set to NULL at every moment of a call's set-up: never a crash
+// or a hang, and the peer is always left ready for the next call.
+void test_stopped_at_every_moment_of_setup() {
+  ServerProcess server = ServerProcess::ours();
+  EndpointOptions b = side(server, "bob");
+  b.properties = "end-on-hangup=false";
+  CallEndpoint bob(b);
+  bob.play();
+  bob.wait_state("logged-in", kSetupMs);
+  for (int delay_ms : {0, 20, 50, 100, 200, 400, 800}) {
+    {
+      CallEndpoint alice(side(server, "alice", "bob"));
+      alice.play();
+      g_usleep(gint64(delay_ms) * 1000);
+    } // alice goes to NULL here, wherever the call was
+    // bob's element is back to waiting for a call, logged in.
+    gint64 deadline = g_get_monotonic_time() + 10 * G_USEC_PER_SEC;
+    gint state = -1;
+    for (;;) {
+      g_object_get(bob.call(), "call-state", &state, nullptr);
+      if (state == 2 /* logged-in */)
+        break;
+      if (g_get_monotonic_time() > deadline)
+        g_error("bob did not get back to logged-in after alice stopped at %d ms (state %d)",
+                delay_ms, state);
+      g_usleep(20 * 1000);
+    }
+  }
+  bob.expect_no_error();
+  // And the next call works.
+  CallEndpoint alice(side(server, "alice", "bob"));
+  alice.play();
+  alice.wait_video_frames(10, kSetupMs);
+}
+
+// The server dies during a call: media goes on, and stopping is still clean.
+void test_server_gone_mid_call() {
+  auto server = std::make_unique<ServerProcess>(ServerProcess::ours());
+  CallEndpoint bob(side(*server, "bob"));
+  bob.play();
+  bob.wait_state("logged-in", kSetupMs);
+  CallEndpoint alice(side(*server, "alice", "bob"));
+  alice.play();
+  bob.wait_video_frames(10, kSetupMs);
+  server->stop(SIGKILL, 5000);
+  unsigned before = bob.video.buffers;
+  bob.wait_video_frames(before + 30, 5000); // peer to peer: no server needed
+  gint64 start = g_get_monotonic_time();
+  alice.stop();
+  bob.stop();
+  g_assert_cmpint((g_get_monotonic_time() - start) / 1000, <, 5000);
+}
+
 } // namespace
 
 int main(int argc, char **argv) {
@@ -387,5 +472,9 @@ int main(int argc, char **argv) {
   g_test_add_func("/call/error/no-common-codec", test_no_common_codec);
   g_test_add_func("/call/error/warning-without-end-on-hangup",
                   test_failure_is_warning_without_end_on_hangup);
+  g_test_add_func("/call/error/ice-failed", test_ice_failed);
+  g_test_add_func("/call/state/stopped-at-every-moment-of-setup",
+                  test_stopped_at_every_moment_of_setup);
+  g_test_add_func("/call/state/server-gone-mid-call", test_server_gone_mid_call);
   return g_test_run();
 }
