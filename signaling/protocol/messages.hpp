@@ -67,13 +67,23 @@ struct Login {
   std::string name;
 };
 
+// An RTCIceServer as browsers take it: {"urls":"stun:host:port"}, with
+// username and credential for TURN.
+struct IceServer {
+  std::string urls;
+  std::string username;
+  std::string credential;
+};
+
 // {"type":"login","success":bool}; `code` and `message` explain a refusal,
-// `protocol` announces the server's version (both extensions).
+// `protocol` announces the server's version, `iceServers` the ICE servers
+// clients should use (all extensions).
 struct LoginResult {
   bool success = false;
   std::optional<ErrorCode> code;
   std::string message;
   std::optional<int> protocol;
+  std::vector<IceServer> ice_servers;
 };
 
 struct Offer {

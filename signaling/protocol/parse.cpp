@@ -78,6 +78,19 @@ public:
     return json_node_get_object(node);
   }
 
+  JsonArray *read_array(const char *field) {
+    JsonNode *node = member(field);
+    if (!node) {
+      fail(field, "is missing");
+      return nullptr;
+    }
+    if (!JSON_NODE_HOLDS_ARRAY(node)) {
+      fail(field, "must be an array");
+      return nullptr;
+    }
+    return json_node_get_array(node);
+  }
+
   bool present(const char *field) const {
     JsonNode *node = json_object_get_member(object_, field);
     return node && !JSON_NODE_HOLDS_NULL(node);
@@ -301,6 +314,29 @@ namespace {
 
 template <class Message> bool read_server_body(FieldReader &reader, Message &message);
 
+bool read_ice_servers(FieldReader &reader, std::vector<IceServer> &out) {
+  if (!reader.present("iceServers"))
+    return true;
+  JsonArray *array = reader.read_array("iceServers");
+  if (!array)
+    return false;
+  for (guint i = 0; i < json_array_get_length(array); i++) {
+    JsonNode *element = json_array_get_element(array, i);
+    if (!JSON_NODE_HOLDS_OBJECT(element))
+      return reader.fail("iceServers", "must hold objects");
+    FieldReader entry(json_node_get_object(element), "iceServers[].");
+    IceServer server;
+    entry.read_string("urls", server.urls, true) &&
+        entry.read_string("username", server.username, false) &&
+        entry.read_string("credential", server.credential, false);
+    reader.adopt(entry);
+    if (!reader.ok())
+      return false;
+    out.push_back(std::move(server));
+  }
+  return true;
+}
+
 template <> bool read_server_body(FieldReader &reader, LoginResult &message) {
   if (!reader.read_bool("success", message.success))
     return false;
@@ -313,7 +349,7 @@ template <> bool read_server_body(FieldReader &reader, LoginResult &message) {
   if (code)
     message.code = error_code_from_string(*code);
   message.protocol = protocol;
-  return true;
+  return read_ice_servers(reader, message.ice_servers);
 }
 
 template <> bool read_server_body(FieldReader &reader, Offer &message) {

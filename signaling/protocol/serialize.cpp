@@ -58,6 +58,24 @@ public:
     json_builder_end_array(builder_);
   }
 
+  void ice_servers(const char *field, const std::vector<IceServer> &servers) {
+    json_builder_set_member_name(builder_, field);
+    json_builder_begin_array(builder_);
+    for (const auto &server : servers) {
+      json_builder_begin_object(builder_);
+      json_builder_set_member_name(builder_, "urls");
+      json_builder_add_string_value(builder_, server.urls.c_str());
+      if (!server.username.empty()) {
+        json_builder_set_member_name(builder_, "username");
+        json_builder_add_string_value(builder_, server.username.c_str());
+        json_builder_set_member_name(builder_, "credential");
+        json_builder_add_string_value(builder_, server.credential.c_str());
+      }
+      json_builder_end_object(builder_);
+    }
+    json_builder_end_array(builder_);
+  }
+
   std::string finish() {
     json_builder_end_object(builder_);
     g_autoptr(JsonNode) root = json_builder_get_root(builder_);
@@ -111,6 +129,8 @@ struct Writer {
     w.string_if_set("message", m.message);
     if (m.protocol)
       w.integer("protocol", *m.protocol);
+    if (!m.ice_servers.empty())
+      w.ice_servers("iceServers", m.ice_servers);
     return w.finish();
   }
   std::string operator()(const Offer &m) const {

@@ -1,5 +1,6 @@
 // webrtccall-signaling: the signaling server. Options, logging, signals and
 // the main loop; the work is in Server.
+#include "ice_server_option.hpp"
 #include "server.hpp"
 
 #include <glib-unix.h>
@@ -24,9 +25,21 @@ void raise_open_files_limit() {
   }
 }
 
+// The browser client: installed beside the binary's prefix, or in the
+// source tree when run from the build.
+std::string default_web_root() {
+  for (const char *dir : {WEBRTCCALL_WEB_ROOT_INSTALLED, WEBRTCCALL_WEB_ROOT_SOURCE})
+    if (g_file_test(dir, G_FILE_TEST_IS_DIR))
+      return dir;
+  return {};
+}
+
 bool parse_options(int argc, char **argv, ServerOptions &options, bool &verbose) {
   g_autofree char *host = nullptr;
   g_autofree char *web_root = nullptr;
+  g_autofree char *tls_cert = nullptr;
+  g_autofree char *tls_key = nullptr;
+  g_auto(GStrv) ice_servers = nullptr;
   int port = options.port;
   gboolean greeting = FALSE, no_presence = FALSE, show_version = FALSE, verbose_flag = FALSE;
   auto &limits = options.limits;
@@ -44,7 +57,14 @@ bool parse_options(int argc, char **argv, ServerOptions &options, bool &verbose)
       {"port", 'p', 0, G_OPTION_ARG_INT, &port, "TCP port (default 9090; 0 picks a free one)",
        "PORT"},
       {"web-root", 0, 0, G_OPTION_ARG_FILENAME, &web_root,
-       "Folder whose files are served over HTTP (default: none)", "DIR"},
+       "Folder whose files are served over HTTP (default: the browser client; \"\": none)", "DIR"},
+      {"ice-server", 0, 0, G_OPTION_ARG_STRING_ARRAY, &ice_servers,
+       "An ICE server for clients, given to them at login; repeatable. stun:HOST:PORT or "
+       "turn:USER:PASSWORD@HOST:PORT (default: none, so nothing contacts a public server)",
+       "URL"},
+      {"tls-cert", 0, 0, G_OPTION_ARG_FILENAME, &tls_cert,
+       "PEM certificate: serve https:// and wss:// on the port (needs --tls-key)", "FILE"},
+      {"tls-key", 0, 0, G_OPTION_ARG_FILENAME, &tls_key, "PEM private key for --tls-cert", "FILE"},
       {"greeting", 0, 0, G_OPTION_ARG_NONE, &greeting,
        "Send the tutorial server's \"Hello world\" text to every new connection", nullptr},
       {"no-presence", 0, 0, G_OPTION_ARG_NONE, &no_presence,
@@ -112,8 +132,24 @@ bool parse_options(int argc, char **argv, ServerOptions &options, bool &verbose)
   }
   if (host)
     options.host = host;
-  if (web_root)
-    options.web_root = web_root;
+  options.web_root = web_root ? web_root : default_web_root();
+  if (bool(tls_cert) != bool(tls_key)) {
+    g_printerr("webrtccall-signaling: --tls-cert and --tls-key go together\n");
+    return false;
+  }
+  if (tls_cert) {
+    options.tls_certificate = tls_cert;
+    options.tls_key = tls_key;
+  }
+  for (char **value = ice_servers; value && *value; value++) {
+    std::string problem;
+    auto server = webrtccall::server::parse_ice_server_option(*value, problem);
+    if (!server) {
+      g_printerr("webrtccall-signaling: --ice-server %s\n", problem.c_str());
+      return false;
+    }
+    options.ice_servers.push_back(*server);
+  }
   options.port = guint16(port);
   options.greeting = greeting;
   options.presence = !no_presence;

@@ -33,7 +33,7 @@ void Router::refused(ConnectionId from, const ParseError &error) {
   g_message("connection %" G_GUINT64_FORMAT ": refused a message: %s", from, error.message.c_str());
   // A refused login is still a login reply, so the tutorial's client shows it.
   if (error.type == "login") {
-    outbox_.send(from, LoginResult{false, error.code, error.message, kProtocolVersion});
+    outbox_.send(from, LoginResult{false, error.code, error.message, kProtocolVersion, {}});
     return;
   }
   send_error(from, error.code, error.message, name_problem(error.name) ? "" : error.name);
@@ -43,23 +43,23 @@ void Router::handle(ConnectionId from, const Login &message) {
   if (const Session *self = registry_.session(from)) {
     std::string text = "Already logged in as " + quoted(self->name) + " on this connection";
     g_message("connection %" G_GUINT64_FORMAT ": %s", from, text.c_str());
-    outbox_.send(from, LoginResult{false, ErrorCode::kAlreadyLoggedIn, text, kProtocolVersion});
+    outbox_.send(from, LoginResult{false, ErrorCode::kAlreadyLoggedIn, text, kProtocolVersion, {}});
     return;
   }
   if (auto problem = name_problem(message.name)) {
     std::string text = "The user name " + *problem;
     g_message("connection %" G_GUINT64_FORMAT ": login refused: %s", from, text.c_str());
-    outbox_.send(from, LoginResult{false, ErrorCode::kInvalidName, text, kProtocolVersion});
+    outbox_.send(from, LoginResult{false, ErrorCode::kInvalidName, text, kProtocolVersion, {}});
     return;
   }
   if (!registry_.log_in(from, message.name)) {
     std::string text = "The name \"" + message.name + "\" is taken; choose another";
     g_message("connection %" G_GUINT64_FORMAT ": login refused: %s", from, text.c_str());
-    outbox_.send(from, LoginResult{false, ErrorCode::kNameTaken, text, kProtocolVersion});
+    outbox_.send(from, LoginResult{false, ErrorCode::kNameTaken, text, kProtocolVersion, {}});
     return;
   }
   g_info("connection %" G_GUINT64_FORMAT ": logged in as \"%s\"", from, message.name.c_str());
-  outbox_.send(from, LoginResult{true, std::nullopt, {}, kProtocolVersion});
+  outbox_.send(from, LoginResult{true, std::nullopt, {}, kProtocolVersion, options_.ice_servers});
   broadcast_presence(Presence{std::nullopt, message.name, {}}, from);
 }
 

@@ -10,6 +10,7 @@
 #include "registry.hpp"
 
 #include <string>
+#include <vector>
 
 namespace webrtccall::server {
 
@@ -20,12 +21,13 @@ public:
 };
 
 struct RouterOptions {
-  bool presence = true; // answer {"type":"presence"} requests
+  bool presence = true;                         // answer {"type":"presence"} requests
+  std::vector<protocol::IceServer> ice_servers; // given to every client at login
 };
 
 class Router {
 public:
-  Router(Outbox &outbox, RouterOptions options) : outbox_(outbox), options_(options) {}
+  Router(Outbox &outbox, RouterOptions options) : outbox_(outbox), options_(std::move(options)) {}
 
   // A message from a connection (the sender is the connection, never a field).
   void received(ConnectionId from, const protocol::ClientMessage &message);

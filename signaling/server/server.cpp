@@ -14,6 +14,7 @@ struct Server::Accepted {
   std::string address;       // remote IP, for the per-address count
   std::string peer;          // remote "ip:port", to find the entry from an HTTP request
   GSourcePtr handshake_deadline;
+  GObjectPtr<GSocketAddress> local, remote; // for SoupServer once TLS is up
 };
 
 namespace {
@@ -67,7 +68,8 @@ void respond_text(SoupServerMessage *message, guint status, const char *type,
 } // namespace
 
 Server::Server(ServerOptions options)
-    : options_(std::move(options)), router_(*this, RouterOptions{options_.presence}) {}
+    : options_(std::move(options)),
+      router_(*this, RouterOptions{options_.presence, options_.ice_servers}) {}
 
 Server::~Server() {
   connections_.clear();
@@ -78,6 +80,12 @@ Server::~Server() {
 }
 
 bool Server::start(GError **error) {
+  if (!options_.tls_certificate.empty() || !options_.tls_key.empty()) {
+    certificate_ = adopt(g_tls_certificate_new_from_files(options_.tls_certificate.c_str(),
+                                                          options_.tls_key.c_str(), error));
+    if (!certificate_)
+      return false;
+  }
   soup_ = adopt(SOUP_SERVER(g_object_new(SOUP_TYPE_SERVER, "server-header",
                                          "webrtccall-signaling/" WEBRTCCALL_VERSION, nullptr)));
   soup_server_add_handler(soup_.get(), nullptr, on_request, this, nullptr);
@@ -121,7 +129,7 @@ std::string Server::url() const {
     host = "[::1]";
   else if (host.find(':') != std::string::npos)
     host = "[" + host + "]";
-  return "ws://" + host + ":" + std::to_string(port_) + "/";
+  return std::string(certificate_ ? "wss://" : "ws://") + host + ":" + std::to_string(port_) + "/";
 }
 
 gboolean Server::on_incoming(GSocketService *, GSocketConnection *socket, GObject *,
@@ -160,13 +168,47 @@ gboolean Server::on_incoming(GSocketService *, GSocketConnection *socket, GObjec
     g_source_attach(accepted->handshake_deadline.get(), g_main_context_get_thread_default());
   }
   g_object_weak_ref(G_OBJECT(socket), on_socket_finalized, accepted.get());
+  accepted->local = ref(local);
+  accepted->remote = ref(remote);
+  Accepted &entry = *accepted;
   self->accepted_by_peer_[accepted->peer] = accepted.get();
   self->accepted_.emplace(socket, std::move(accepted));
 
+  if (!self->certificate_) {
+    self->serve(entry, G_IO_STREAM(socket));
+    return TRUE;
+  }
+  // TLS first; the handshake deadline covers it too.
   g_autoptr(GError) error = nullptr;
-  if (!soup_server_accept_iostream(self->soup_.get(), G_IO_STREAM(socket), local, remote, &error))
-    g_warning("cannot serve a connection from %s: %s", address.c_str(), error->message);
+  GIOStream *tls =
+      g_tls_server_connection_new(G_IO_STREAM(socket), self->certificate_.get(), &error);
+  if (!tls) {
+    g_warning("cannot start TLS with %s: %s", entry.peer.c_str(), error->message);
+    g_io_stream_close(G_IO_STREAM(socket), nullptr, nullptr);
+    return TRUE;
+  }
+  // The callback owns `tls`. The entry outlives the handshake: it goes when
+  // the socket, which `tls` holds, is finalized.
+  g_tls_connection_handshake_async(G_TLS_CONNECTION(tls), G_PRIORITY_DEFAULT, nullptr,
+                                   on_tls_handshake, &entry);
   return TRUE;
+}
+
+void Server::on_tls_handshake(GObject *tls, GAsyncResult *result, gpointer data) {
+  auto *accepted = static_cast<Accepted *>(data);
+  g_autoptr(GError) error = nullptr;
+  if (g_tls_connection_handshake_finish(G_TLS_CONNECTION(tls), result, &error))
+    accepted->server->serve(*accepted, G_IO_STREAM(tls));
+  else
+    g_message("TLS handshake with %s failed: %s", accepted->peer.c_str(), error->message);
+  g_object_unref(tls); // SoupServer holds its own reference while serving
+}
+
+void Server::serve(Accepted &accepted, GIOStream *stream) {
+  g_autoptr(GError) error = nullptr;
+  if (!soup_server_accept_iostream(soup_.get(), stream, accepted.local.get(), accepted.remote.get(),
+                                   &error))
+    g_warning("cannot serve a connection from %s: %s", accepted.peer.c_str(), error->message);
 }
 
 void Server::on_socket_finalized(gpointer data, GObject *) {

@@ -18,6 +18,7 @@
 #include <memory>
 #include <string>
 #include <unordered_map>
+#include <vector>
 
 namespace webrtccall::server {
 
@@ -27,6 +28,9 @@ struct ServerOptions {
   std::string web_root;  // empty: serve no files
   bool greeting = false; // send the tutorial's "Hello world" on connect
   bool presence = true;
+  std::vector<protocol::IceServer> ice_servers; // handed to clients at login
+  std::string tls_certificate;                  // PEM files; both set: https:// and wss:// only
+  std::string tls_key;
   Limits limits;
 };
 
@@ -67,7 +71,9 @@ private:
   static void on_upgrade_written(SoupServerMessage *message, gpointer self);
   static void on_socket_finalized(gpointer accepted, GObject *socket);
   static gboolean on_handshake_deadline(gpointer accepted);
+  static void on_tls_handshake(GObject *tls, GAsyncResult *result, gpointer accepted);
 
+  void serve(Accepted &accepted, GIOStream *stream);
   void upgrade(SoupServerMessage *message);
   void serve_health(SoupServerMessage *message);
   void serve_file(SoupServerMessage *message, const char *path);
@@ -78,6 +84,7 @@ private:
   Router router_;
   GObjectPtr<SoupServer> soup_;
   GObjectPtr<GSocketService> service_;
+  GObjectPtr<GTlsCertificate> certificate_; // when serving TLS
   guint16 port_ = 0;
   ConnectionId next_id_ = 1;
   std::unordered_map<ConnectionId, std::unique_ptr<Connection>> connections_;

@@ -40,10 +40,10 @@ void test_help_documents_every_option() {
   Run help = run({"--help"});
   g_assert_cmpint(help.status, ==, 0);
   for (const char *option :
-       {"--host", "--port", "--web-root", "--greeting", "--no-presence", "--max-message-bytes",
-        "--max-message-rate", "--message-burst", "--max-connections",
-        "--max-connections-per-address", "--handshake-timeout", "--keepalive-interval",
-        "--keepalive-timeout", "--verbose", "--version"})
+       {"--host", "--port", "--web-root", "--greeting", "--ice-server", "--tls-cert", "--tls-key",
+        "--no-presence", "--max-message-bytes", "--max-message-rate", "--message-burst",
+        "--max-connections", "--max-connections-per-address", "--handshake-timeout",
+        "--keepalive-interval", "--keepalive-timeout", "--verbose", "--version"})
     if (help.out.find(option) == std::string::npos)
       g_error("--help does not document %s:\n%s", option, help.out.c_str());
 }
@@ -112,10 +112,114 @@ void test_web_root_is_served_safely() {
 }
 
 void test_without_web_root_files_are_not_found() {
-  ServerProcess server = ServerProcess::ours();
+  ServerProcess server = ServerProcess::ours({"--web-root", ""});
   std::string body;
   g_assert_cmpint(http_get(server.http_url("/index.html"), body), ==, 404);
   g_assert_true(body.find("--web-root") != std::string::npos);
+}
+
+// By default the server serves the browser client from the source tree.
+void test_default_web_root_serves_the_client() {
+  ServerProcess server = ServerProcess::ours();
+  std::string body;
+  g_assert_cmpint(http_get(server.http_url("/"), body), ==, 200);
+  for (const char *id : {"loginPage", "usernameInput", "loginBtn", "callPage", "localVideo",
+                         "remoteVideo", "callToUsernameInput", "callBtn", "hangUpBtn"})
+    if (body.find(std::string("id=\"") + id + "\"") == std::string::npos)
+      g_error("the client page has no #%s", id);
+  g_assert_cmpint(http_get(server.http_url("/client.js"), body), ==, 200);
+  g_assert_true(body.find("RTCPeerConnection") != std::string::npos);
+}
+
+// TLS on the same port: https:// for the page, wss:// for the WebSocket.
+void test_tls_serves_https_and_wss() {
+  std::string data = required_env("TEST_DATA_DIR");
+  ServerProcess server = ServerProcess::ours(
+      {"--tls-cert", data + "/test-cert.pem", "--tls-key", data + "/test-key.pem"});
+  g_assert_true(g_str_has_prefix(server.url().c_str(), "wss://127.0.0.1:"));
+  std::string https = server.url();
+  https.replace(0, 3, "https"); // wss -> https
+
+  g_autoptr(SoupSession) session = soup_session_new();
+  auto accept_test_certificate = +[](SoupMessage *, GTlsCertificate *, GTlsCertificateFlags,
+                                     gpointer) -> gboolean { return TRUE; };
+  g_autoptr(SoupMessage) health = soup_message_new("GET", (https + "healthz").c_str());
+  g_signal_connect(health, "accept-certificate", G_CALLBACK(accept_test_certificate), nullptr);
+  g_autoptr(GError) error = nullptr;
+  g_autoptr(GBytes) bytes = soup_session_send_and_read(session, health, nullptr, &error);
+  if (!bytes)
+    g_error("https GET failed: %s", error->message);
+  g_assert_cmpint(soup_message_get_status(health), ==, 200);
+
+  g_autoptr(SoupMessage) upgrade = soup_message_new("GET", server.url().c_str());
+  g_signal_connect(upgrade, "accept-certificate", G_CALLBACK(accept_test_certificate), nullptr);
+  struct State {
+    SoupWebsocketConnection *connection = nullptr;
+    GError *error = nullptr;
+    bool done = false;
+    std::string reply;
+  } state;
+  soup_session_websocket_connect_async(
+      session, upgrade, nullptr, nullptr, G_PRIORITY_DEFAULT, nullptr,
+      +[](GObject *source, GAsyncResult *result, gpointer data) {
+        auto *state = static_cast<State *>(data);
+        state->connection =
+            soup_session_websocket_connect_finish(SOUP_SESSION(source), result, &state->error);
+        state->done = true;
+        if (!state->connection)
+          return;
+        g_signal_connect(
+            state->connection, "message",
+            G_CALLBACK(+[](SoupWebsocketConnection *, gint, GBytes *message, gpointer data) {
+              gsize size = 0;
+              auto *text = static_cast<const char *>(g_bytes_get_data(message, &size));
+              static_cast<State *>(data)->reply.assign(text, size);
+            }),
+            state);
+        soup_websocket_connection_send_text(state->connection, R"({"type":"login","name":"tls"})");
+      },
+      &state);
+  gint64 deadline = g_get_monotonic_time() + 5 * G_USEC_PER_SEC;
+  while ((!state.done || (state.connection && state.reply.empty())) &&
+         g_get_monotonic_time() < deadline)
+    g_main_context_iteration(nullptr, FALSE) || (g_usleep(1000), true);
+  if (state.error)
+    g_error("wss connect failed: %s", state.error->message);
+  g_assert_cmpstr(state.reply.c_str(), ==, R"({"type":"login","success":true,"protocol":2})");
+  soup_websocket_connection_close(state.connection, SOUP_WEBSOCKET_CLOSE_NORMAL, nullptr);
+  g_object_unref(state.connection);
+
+  // A plain-text client on the TLS port gets nowhere, and the server goes on.
+  WsClient plain(server.http_url("/").replace(0, 5, "ws://"), {}, true);
+  g_assert_false(plain.ok());
+  g_assert_true(server.running());
+}
+
+void test_tls_options_go_together() {
+  Run half = run({"--tls-cert", "/nonexistent.pem"});
+  g_assert_cmpint(half.status, ==, 2);
+  g_assert_true(half.err.find("--tls-cert and --tls-key go together") != std::string::npos);
+  Run missing =
+      run({"--tls-cert", "/nonexistent.pem", "--tls-key", "/nonexistent.pem", "--port", "0"});
+  g_assert_cmpint(missing.status, ==, 1);
+}
+
+void test_bad_ice_server_is_refused() {
+  Run bad = run({"--ice-server", "turn:127.0.0.1:3478"});
+  g_assert_cmpint(bad.status, ==, 2);
+  g_assert_true(bad.err.find("--ice-server") != std::string::npos);
+}
+
+void test_ice_servers_reach_clients_at_login() {
+  ServerProcess server = ServerProcess::ours(
+      {"--ice-server", "stun:127.0.0.1:3478", "--ice-server", "turn:user:pa%3Ass@127.0.0.1:3478"});
+  WsClient alice(server.url());
+  alice.send_text(R"({"type":"login","name":"alice"})");
+  Json reply = alice.expect_type("login");
+  g_assert_true(
+      reply.text().find(
+          R"("iceServers":[{"urls":"stun:127.0.0.1:3478"},{"urls":"turn:127.0.0.1:3478","username":"user","credential":"pa:ss"}])") !=
+      std::string::npos);
 }
 
 // SIGTERM and SIGINT: peers in calls hear leave, every socket gets a clean
@@ -233,6 +337,12 @@ int main(int argc, char **argv) {
   g_test_add_func("/server/http/healthz", test_healthz_reports_counts);
   g_test_add_func("/server/http/web-root-served-safely", test_web_root_is_served_safely);
   g_test_add_func("/server/http/no-web-root", test_without_web_root_files_are_not_found);
+  g_test_add_func("/server/http/default-web-root-is-the-client",
+                  test_default_web_root_serves_the_client);
+  g_test_add_func("/server/tls/https-and-wss", test_tls_serves_https_and_wss);
+  g_test_add_func("/server/tls/options-go-together", test_tls_options_go_together);
+  g_test_add_func("/server/cli/bad-ice-server", test_bad_ice_server_is_refused);
+  g_test_add_func("/server/ice-servers-at-login", test_ice_servers_reach_clients_at_login);
   g_test_add_func("/server/signals/sigterm", test_sigterm_ends_calls_and_exits_cleanly);
   g_test_add_func("/server/signals/sigint", test_sigint_ends_calls_and_exits_cleanly);
   g_test_add_func("/server/net/ipv6-loopback", test_ipv6_loopback);

@@ -284,8 +284,13 @@ void test_client_messages_round_trip() {
 void test_server_messages_round_trip() {
   IceCandidate candidate{"candidate:1", std::nullopt, 1, std::nullopt};
   ServerMessage messages[] = {
-      LoginResult{true, std::nullopt, {}, kProtocolVersion},
-      LoginResult{false, ErrorCode::kNameTaken, "taken", kProtocolVersion},
+      LoginResult{true, std::nullopt, {}, kProtocolVersion, {}},
+      LoginResult{true,
+                  std::nullopt,
+                  {},
+                  kProtocolVersion,
+                  {{"stun:127.0.0.1:3478", {}, {}}, {"turn:127.0.0.1:3478", "u", "p:w"}}},
+      LoginResult{false, ErrorCode::kNameTaken, "taken", kProtocolVersion, {}},
       Offer{"alice", {"offer", "v=0\r\n"}},
       Answer{"bob", {"answer", "v=0\r\n"}},
       Candidate{"bob", candidate},
@@ -310,7 +315,8 @@ void test_relayed_offer_wire_shape() {
   std::string text = serialize(ServerMessage{Offer{"alice", {"offer", "v=0"}}});
   g_assert_cmpstr(text.c_str(), ==,
                   R"({"type":"offer","offer":{"type":"offer","sdp":"v=0"},"name":"alice"})");
-  std::string login = serialize(ServerMessage{LoginResult{true, std::nullopt, {}, std::nullopt}});
+  std::string login =
+      serialize(ServerMessage{LoginResult{true, std::nullopt, {}, std::nullopt, {}}});
   g_assert_cmpstr(login.c_str(), ==, R"({"type":"login","success":true})");
 }
 

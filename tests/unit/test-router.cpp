@@ -25,7 +25,7 @@ public:
 
 struct Fixture {
   RecordingOutbox outbox;
-  Router router{outbox, RouterOptions{true}};
+  Router router{outbox, RouterOptions{true, {}}};
 
   void log_in(ConnectionId id, const std::string &name) {
     router.received(id, Login{name});
@@ -416,11 +416,20 @@ void presence_subscriber_leaving_stops_updates(Fixture &f) {
 
 void presence_can_be_turned_off(Fixture &) {
   RecordingOutbox outbox;
-  Router router(outbox, RouterOptions{false});
+  Router router(outbox, RouterOptions{false, {}});
   router.received(kAlice, Login{"alice"});
   router.received(kAlice, Presence{});
   g_assert_cmpuint(outbox.sent.size(), ==, 2);
   g_assert_true(outbox.sent[1].second.find("\"code\":\"unknown-type\"") != std::string::npos);
+}
+
+void login_hands_out_ice_servers(Fixture &) {
+  RecordingOutbox outbox;
+  Router router(outbox, RouterOptions{true, {{"stun:127.0.0.1:3478", {}, {}}}});
+  router.received(kAlice, Login{"alice"});
+  g_assert_cmpstr(
+      outbox.sent[0].second.c_str(), ==,
+      R"({"type":"login","success":true,"protocol":2,"iceServers":[{"urls":"stun:127.0.0.1:3478"}]})");
 }
 
 // --- shutdown
@@ -487,6 +496,7 @@ int main(int argc, char **argv) {
   add("/router/presence/costs-nothing-unasked", presence_costs_nothing_unasked);
   add("/router/presence/subscriber-leaving", presence_subscriber_leaving_stops_updates);
   add("/router/presence/can-be-turned-off", presence_can_be_turned_off);
+  add("/router/login/hands-out-ice-servers", login_hands_out_ice_servers);
   add("/router/shutdown/tells-both-parties", shutdown_tells_both_parties);
   return g_test_run();
 }
