@@ -141,11 +141,10 @@ std::shared_ptr<CallSession> CallController::make_session(const std::string &pee
   events.failed = [weak](const CallFailure &failure) {
     if (auto self = weak.lock()) {
       if (self->session_)
-        self->client_->send(Leave{self->remote_, LeaveReason::kHangup});
+        self->send_leave(LeaveReason::kHangup);
       self->end_call(failure.reason, &failure);
     }
   };
-  events.output_name = [this](MediaKind kind) { return hooks_.output_name(kind); };
   auto session = std::make_shared<CallSession>(element_, context_, settings_.call, hooks_.inputs(),
                                                peer, std::move(events));
   return session;
@@ -379,7 +378,7 @@ void CallController::start_call_timer() {
                                         std::to_string(waited) + " s (call-timeout).",
                                     ""};
           if (self->session_)
-            self->client_->send(Leave{self->remote_, LeaveReason::kHangup});
+            self->send_leave(LeaveReason::kHangup);
           self->end_call(failure.reason, &failure);
         } else if (self->state_ == CallState::kRinging) {
           // Nobody answered or rejected the incoming call in time.
@@ -396,12 +395,20 @@ void CallController::stop_call_timer() {
   call_timer_ = 0;
 }
 
+void CallController::send_leave(LeaveReason reason) {
+  if (remote_.empty() || !client_)
+    return;
+  bool answered = state_ == CallState::kInCall || state_ == CallState::kRinging;
+  if (server_protocol_ >= 2 || answered)
+    client_->send(Leave{remote_, reason});
+}
+
 void CallController::hangup() {
   switch (state_) {
   case CallState::kCalling:
   case CallState::kInCall:
-    if (client_ && (session_ || state_ == CallState::kInCall))
-      client_->send(Leave{remote_, LeaveReason::kHangup});
+    if (session_ || state_ == CallState::kInCall)
+      send_leave(LeaveReason::kHangup);
     end_call("hangup");
     break;
   case CallState::kRinging:
@@ -414,11 +421,12 @@ void CallController::hangup() {
 
 void CallController::end() {
   GST_INFO_OBJECT(element_, "EOS: hanging up");
-  if (state_ == CallState::kCalling || state_ == CallState::kInCall ||
-      state_ == CallState::kRinging) {
+  if (state_ == CallState::kCalling || state_ == CallState::kInCall) {
     hangup();
     return;
   }
+  if (state_ == CallState::kRinging)
+    reject(); // and, with end-on-hangup, end below: there was no call
   // No call, so no src pad will carry EOS to the sinks: only an error ends
   // a gst-launch-1.0 pipeline now.
   if (settings_.end_on_hangup && state_ != CallState::kEnded) {
@@ -448,7 +456,7 @@ void CallController::end_call(const std::string &reason, const CallFailure *fail
     set_state(CallState::kEnded, reason);
     // gst-launch waits for EOS on the sinks behind our src pads; with none,
     // only an error ends it.
-    if (!failure && !had_media)
+    if (!failure && !had_media && !stopping_)
       hooks_.failure(FailureKind::kCall, reason,
                      "The call with " + peer + " ended before any media arrived.", "");
   } else {
@@ -460,8 +468,12 @@ void CallController::end_call(const std::string &reason, const CallFailure *fail
 void CallController::fail(FailureKind kind, const std::string &reason, const std::string &message,
                           const std::string &detail) {
   hooks_.failure(kind, reason, message, detail);
+  context_.cancel(retry_timer_);
+  retry_timer_ = 0;
   if (settings_.end_on_hangup && state_ != CallState::kEnded) {
     stop_call_timer();
+    context_.cancel(stats_timer_);
+    stats_timer_ = 0;
     if (session_) {
       session_->close(true);
       ended_session_ = std::move(session_);
@@ -476,6 +488,7 @@ void CallController::set_state(CallState state, const std::string &reason) {
 }
 
 void CallController::stop(std::function<void()> done) {
+  stopping_ = true;
   if (state_ == CallState::kCalling || state_ == CallState::kInCall ||
       state_ == CallState::kRinging)
     hangup();

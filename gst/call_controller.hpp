@@ -45,8 +45,7 @@ public:
   virtual void failure(FailureKind kind, const std::string &reason, const std::string &message,
                        const std::string &detail) = 0;
   virtual void post_stats(GstStructure *stats) = 0; // takes ownership
-  virtual std::vector<SinkInput *> inputs() = 0;
-  virtual std::string output_name(MediaKind kind) = 0;
+  virtual std::vector<std::shared_ptr<SinkInput>> inputs() = 0;
 };
 
 class CallController : public std::enable_shared_from_this<CallController> {
@@ -94,6 +93,10 @@ private:
             const std::string &detail = {});
   void poll_stats();
   bool from_peer(const std::string &name) const;
+  // Tells the peer the call is over, unless that could hurt: the tutorial's
+  // server (protocol 1) crashes on a leave to a user who is not logged in,
+  // so there a leave goes only to a peer who answered.
+  void send_leave(protocol::LeaveReason reason);
 
   GstElement *element_;
   ElementContext &context_;
@@ -109,6 +112,7 @@ private:
   std::string call_wanted_; // asked to call before logged in or playing
   bool is_playing_ = false;
   bool logged_in_ = false;
+  bool stopping_ = false;   // stop() hangs up: no "no media" error for that
   int server_protocol_ = 1; // 1: the tutorial's server (no presence, no errors)
   std::set<std::string> online_;
   bool presence_known_ = false;

@@ -82,9 +82,13 @@ std::string codec_names(const GstSDPMedia *media) {
 } // namespace
 
 CallSession::CallSession(GstElement *element, ElementContext &context, CallConfig config,
-                         std::vector<SinkInput *> inputs, std::string peer, Events events)
-    : element_(element), context_(context), config_(std::move(config)), inputs_(std::move(inputs)),
-      peer_(std::move(peer)), events_(std::move(events)) {}
+                         std::vector<std::shared_ptr<SinkInput>> inputs, std::string peer,
+                         Events events)
+    : element_(element), context_(context), config_(std::move(config)),
+      input_owners_(std::move(inputs)), peer_(std::move(peer)), events_(std::move(events)) {
+  for (const auto &input : input_owners_)
+    inputs_.push_back(input.get());
+}
 
 CallSession::~CallSession() {
   close(false);
@@ -160,12 +164,19 @@ bool CallSession::start() {
 }
 
 void CallSession::fail(std::string reason, std::string message, std::string detail) {
-  if (closed_)
+  if (closed_ || failed_)
     return;
+  failed_ = true;
   GST_WARNING_OBJECT(element_, "call with %s failed (%s): %s %s", peer_.c_str(), reason.c_str(),
                      message.c_str(), detail.c_str());
-  if (events_.failed)
-    events_.failed(CallFailure{std::move(reason), std::move(message), std::move(detail)});
+  // Reported from the main loop, not from here: the controller ends the call
+  // and drops this session, which must not happen while its methods run.
+  context_.invoke(
+      [weak = weak_from_this(),
+       failure = CallFailure{std::move(reason), std::move(message), std::move(detail)}] {
+        if (auto self = weak.lock(); self && self->events_.failed)
+          self->events_.failed(failure);
+      });
 }
 
 GstPromise *
@@ -212,6 +223,12 @@ void CallSession::add_sender(SinkInput *input, const Codec &codec, int pt, GstCa
 
   GstPadTemplate *templ = gst_element_get_pad_template(webrtc_, "sink_%u");
   GstPad *sink = gst_element_request_pad(webrtc_, templ, nullptr, caps);
+  if (!sink) {
+    remove_element(GST_BIN(element_), payloader);
+    fail("missing-plugin", "webrtcbin cannot send media: its nice, dtls or srtp elements are "
+                           "missing. Install gstreamer1.0-nice and GStreamer's bad plugins.");
+    return;
+  }
   GstWebRTCRTPTransceiver *transceiver = nullptr;
   g_object_get(sink, "transceiver", &transceiver, nullptr);
   if (transceiver) {
@@ -285,6 +302,8 @@ void CallSession::offer() {
       add_sender(input, codec, codec.default_payload_type, caps);
     }
   }
+  if (failed_)
+    return;
   add_missing_receivers();
   create_offer();
 }
@@ -441,6 +460,8 @@ void CallSession::accept_offer(const std::string &sdp) {
     return;
   }
 
+  if (failed_)
+    return;
   set_remote(GST_WEBRTC_SDP_TYPE_OFFER, sdp, [](CallSession &session) {
     GstPromise *promise = session.make_promise([](CallSession &self, const GstStructure *reply) {
       if (self.closed_)
@@ -605,13 +626,20 @@ void CallSession::on_pad_added(GstPad *pad) {
     gst_element_sync_state_with_parent(element);
 
   g_autoptr(GstPad) last_src = gst_element_get_static_pad(output.chain.back(), "src");
-  std::string name = events_.output_name(codec->kind);
+  unsigned index = codec->kind == MediaKind::kVideo ? video_outputs_++ : audio_outputs_++;
+  std::string name = std::string(to_string(codec->kind)) + "_src_" + std::to_string(index);
   GstPadTemplate *templ = gst_element_class_get_pad_template(
       GST_ELEMENT_GET_CLASS(element_),
       codec->kind == MediaKind::kVideo ? "video_src_%u" : "audio_src_%u");
   output.ghost = gst_ghost_pad_new_from_template(name.c_str(), last_src, templ);
   gst_pad_set_active(output.ghost, TRUE);
-  gst_element_add_pad(element_, output.ghost);
+  if (!gst_element_add_pad(element_, output.ghost)) {
+    GST_WARNING_OBJECT(element_, "a pad named %s exists already: dropping this stream",
+                       name.c_str());
+    for (GstElement *element : output.chain)
+      remove_element(GST_BIN(element_), element);
+    return;
+  }
   {
     std::lock_guard<std::mutex> guard(outputs_lock_);
     outputs_.push_back(output);
@@ -653,11 +681,24 @@ void CallSession::close(bool eos) {
   }
   senders_.clear();
   if (eos) {
-    std::lock_guard<std::mutex> guard(outputs_lock_);
-    for (auto &output : outputs_) {
-      g_autoptr(GstPad) sink = gst_element_get_static_pad(output.chain.front(), "sink");
-      gst_pad_send_event(sink, gst_event_new_eos());
+    // EOS can block in a sink waiting for preroll (a PAUSED pipeline): push it
+    // from GStreamer's thread pool, never from the signaling thread.
+    std::vector<GstElement *> heads;
+    {
+      std::lock_guard<std::mutex> guard(outputs_lock_);
+      for (auto &output : outputs_)
+        heads.push_back(GST_ELEMENT(gst_object_ref(output.chain.front())));
     }
+    for (GstElement *head : heads)
+      gst_element_call_async(
+          head,
+          [](GstElement *depayloader, gpointer) {
+            g_autoptr(GstPad) sink = gst_element_get_static_pad(depayloader, "sink");
+            gst_pad_send_event(sink, gst_event_new_eos());
+          },
+          nullptr, nullptr);
+    for (GstElement *head : heads)
+      gst_object_unref(head);
   } else {
     remove_outputs();
   }

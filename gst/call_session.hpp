@@ -17,6 +17,7 @@
 #include <gst/sdp/sdp.h>
 #include <gst/webrtc/webrtc.h>
 
+#include <atomic>
 #include <functional>
 #include <memory>
 #include <mutex>
@@ -51,12 +52,10 @@ public:
     std::function<void(const CallFailure &)> failed; // signaling thread
     // A src pad of the element now carries the peer's media (streaming thread).
     std::function<void(GstPad *ghost)> output_added;
-    // Picks a free name for a src pad, e.g. video_src_0 (any thread).
-    std::function<std::string(MediaKind)> output_name;
   };
 
   CallSession(GstElement *element, ElementContext &context, CallConfig config,
-              std::vector<SinkInput *> inputs, std::string peer, Events events);
+              std::vector<std::shared_ptr<SinkInput>> inputs, std::string peer, Events events);
   ~CallSession(); // closes, then removes the src pads and their elements
   CallSession(const CallSession &) = delete;
   CallSession &operator=(const CallSession &) = delete;
@@ -111,7 +110,9 @@ private:
   GstElement *element_; // the webrtccall bin; outlives us
   ElementContext &context_;
   CallConfig config_;
-  std::vector<SinkInput *> inputs_; // owned by the element
+  // Shared with the element: a pad released mid-call stays alive until the call ends.
+  std::vector<std::shared_ptr<SinkInput>> input_owners_;
+  std::vector<SinkInput *> inputs_; // the same, for the negotiation code
   std::string peer_;
   Events events_;
 
@@ -125,7 +126,9 @@ private:
   std::vector<GstPromise *> pending_promises_;             // holds refs; interrupted on close
   bool remote_set_ = false;
   bool connected_ = false;
+  std::atomic<unsigned> video_outputs_{0}, audio_outputs_{0}; // src pad numbering
   bool closed_ = false;
+  bool failed_ = false; // reported once; the controller ends the call
   unsigned codec_waits_ = 0;
 };
 

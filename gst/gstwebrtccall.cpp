@@ -113,8 +113,7 @@ public:
   void failure(FailureKind kind, const std::string &reason, const std::string &message,
                const std::string &detail) override;
   void post_stats(GstStructure *stats) override;
-  std::vector<SinkInput *> inputs() override;
-  std::string output_name(MediaKind kind) override;
+  std::vector<std::shared_ptr<SinkInput>> inputs() override;
 
 private:
   GstWebRTCCall *self_;
@@ -138,7 +137,7 @@ struct GstWebRTCCallPrivate {
   unsigned stats_interval = kDefaultStatsInterval;
   CallState state = CallState::kIdle;
   std::string remote_user;
-  std::vector<std::unique_ptr<SinkInput>> inputs;
+  std::vector<std::shared_ptr<SinkInput>> inputs; // a call shares them while it lasts
 
   std::unique_ptr<ElementContext> context;    // from READY up
   std::shared_ptr<CallController> controller; // from PAUSED up; lives on the context
@@ -185,10 +184,13 @@ void Hooks::incoming_call(const std::string &caller) {
 
 void Hooks::failure(FailureKind kind, const std::string &reason, const std::string &message,
                     const std::string &detail) {
-  bool as_error;
+  // Without end-on-hangup only a call that cannot happen is a warning: the
+  // element stays useful. A server it cannot use, a taken name or a missing
+  // plugin leave it useless, so they stay errors.
+  bool as_error = kind != FailureKind::kCall;
   {
     std::lock_guard<std::mutex> guard(self_->priv->lock);
-    as_error = self_->priv->end_on_hangup;
+    as_error = as_error || self_->priv->end_on_hangup;
   }
   GQuark domain = GST_RESOURCE_ERROR;
   int code = GST_RESOURCE_ERROR_FAILED;
@@ -225,22 +227,9 @@ void Hooks::post_stats(GstStructure *stats) {
   gst_element_post_message(GST_ELEMENT(self_), gst_message_new_element(GST_OBJECT(self_), stats));
 }
 
-std::vector<SinkInput *> Hooks::inputs() {
+std::vector<std::shared_ptr<SinkInput>> Hooks::inputs() {
   std::lock_guard<std::mutex> guard(self_->priv->lock);
-  std::vector<SinkInput *> result;
-  for (auto &input : self_->priv->inputs)
-    result.push_back(input.get());
-  return result;
-}
-
-std::string Hooks::output_name(MediaKind kind) {
-  for (unsigned i = 0;; i++) {
-    std::string name = std::string(to_string(kind)) + "_src_" + std::to_string(i);
-    GstPad *pad = gst_element_get_static_pad(GST_ELEMENT(self_), name.c_str());
-    if (!pad)
-      return name;
-    gst_object_unref(pad);
-  }
+  return self_->priv->inputs;
 }
 
 // --- properties
@@ -387,7 +376,7 @@ static GstPad *gst_webrtc_call_request_new_pad(GstElement *element, GstPadTempla
                          pad_name.c_str());
     }
   }
-  auto input = std::make_unique<SinkInput>(GST_BIN(self), kind, templ, pad_name);
+  auto input = std::make_shared<SinkInput>(GST_BIN(self), kind, templ, pad_name);
   GstPad *ghost = input->ghost();
   input->set_on_eos([self] {
     GstWebRTCCallPrivate *priv = self->priv;
@@ -413,7 +402,7 @@ static GstPad *gst_webrtc_call_request_new_pad(GstElement *element, GstPadTempla
 
 static void gst_webrtc_call_release_pad(GstElement *element, GstPad *pad) {
   auto *self = GST_WEBRTC_CALL(element);
-  std::unique_ptr<SinkInput> released;
+  std::shared_ptr<SinkInput> released;
   {
     std::lock_guard<std::mutex> guard(self->priv->lock);
     auto &inputs = self->priv->inputs;
@@ -427,7 +416,7 @@ static void gst_webrtc_call_release_pad(GstElement *element, GstPad *pad) {
   }
   gst_pad_set_active(pad, FALSE);
   gst_element_remove_pad(element, pad);
-  // released goes here, removing its queue
+  // released goes here, removing its queue, unless a call still holds it
 }
 
 // --- state changes
@@ -473,17 +462,16 @@ static bool start_controller(GstWebRTCCall *self) {
                       ("No user name: set the user property to the name to log in as."), (nullptr));
     return false;
   }
-  std::shared_ptr<CallController> controller;
-  bool started = priv->context->invoke_sync(
-      [&] {
-        controller = std::make_shared<CallController>(GST_ELEMENT(self), *priv->context,
-                                                      std::move(settings), *priv->hooks);
-        controller->start();
-      },
-      kStopTimeoutMs);
-  std::lock_guard<std::mutex> guard(priv->lock);
-  priv->controller = controller;
-  return started;
+  // Made here, started on the signaling thread (its SoupSession belongs there).
+  // The closure owns what it uses: it may run after invoke_sync gave up waiting.
+  auto controller = std::make_shared<CallController>(GST_ELEMENT(self), *priv->context,
+                                                     std::move(settings), *priv->hooks);
+  {
+    std::lock_guard<std::mutex> guard(priv->lock);
+    priv->controller = controller;
+  }
+  priv->context->invoke([controller] { controller->start(); });
+  return true;
 }
 
 static void stop_controller(GstWebRTCCall *self) {
@@ -495,6 +483,8 @@ static void stop_controller(GstWebRTCCall *self) {
   }
   if (!controller || !priv->context)
     return;
+  // Hanging up waits on the signaling thread, but never on what is queued
+  // after the wait gives up: the closures own what they touch.
   struct Done {
     std::mutex lock;
     std::condition_variable cond;
@@ -514,9 +504,10 @@ static void stop_controller(GstWebRTCCall *self) {
                              [&] { return done->done; }))
       GST_WARNING_OBJECT(self, "the signaling thread took too long to hang up");
   }
-  // The controller and its SoupSession go on the thread that made them.
-  priv->context->invoke_sync([&controller] { controller.reset(); }, kStopTimeoutMs);
-  Hooks(self).state_changed(CallState::kIdle, "", "");
+  // The controller and its SoupSession go on the thread that made them; the
+  // closure owns the last reference, wherever it runs.
+  priv->context->invoke([controller = std::move(controller)]() mutable { controller.reset(); });
+  priv->context->invoke([self] { Hooks(self).state_changed(CallState::kIdle, "", ""); });
 }
 
 static GstStateChangeReturn gst_webrtc_call_change_state(GstElement *element,
@@ -524,11 +515,22 @@ static GstStateChangeReturn gst_webrtc_call_change_state(GstElement *element,
   auto *self = GST_WEBRTC_CALL(element);
   GstWebRTCCallPrivate *priv = self->priv;
 
+  // The signaling thread cannot wait for itself (a state change from a
+  // notify::call-state or incoming-call handler): refuse with a reason.
+  if (priv->context && priv->context->is_current()) {
+    GST_ELEMENT_ERROR(self, CORE, STATE_CHANGE,
+                      ("Cannot change state from the element's own signaling thread."),
+                      ("Change it from another thread, e.g. with gst_element_call_async()."));
+    return GST_STATE_CHANGE_FAILURE;
+  }
+
   switch (transition) {
   case GST_STATE_CHANGE_NULL_TO_READY: {
     g_autofree char *name = gst_object_get_name(GST_OBJECT(self));
-    priv->context = std::make_unique<ElementContext>(std::string(name) + ":signaling");
-    priv->context->invoke(warm_up_dtls);
+    auto context = std::make_unique<ElementContext>(std::string(name) + ":signaling");
+    context->invoke(warm_up_dtls);
+    std::lock_guard<std::mutex> guard(priv->lock);
+    priv->context = std::move(context);
     break;
   }
   case GST_STATE_CHANGE_READY_TO_PAUSED:
@@ -545,8 +547,11 @@ static GstStateChangeReturn gst_webrtc_call_change_state(GstElement *element,
 
   GstStateChangeReturn result =
       GST_ELEMENT_CLASS(gst_webrtc_call_parent_class)->change_state(element, transition);
-  if (result == GST_STATE_CHANGE_FAILURE)
+  if (result == GST_STATE_CHANGE_FAILURE) {
+    if (transition == GST_STATE_CHANGE_READY_TO_PAUSED)
+      stop_controller(self);
     return result;
+  }
 
   switch (transition) {
   case GST_STATE_CHANGE_READY_TO_PAUSED:
@@ -563,9 +568,16 @@ static GstStateChangeReturn gst_webrtc_call_change_state(GstElement *element,
       });
     break;
   }
-  case GST_STATE_CHANGE_READY_TO_NULL:
-    priv->context.reset(); // stops and joins the thread
+  case GST_STATE_CHANGE_READY_TO_NULL: {
+    stop_controller(self); // normally gone already, at PAUSED to READY
+    std::unique_ptr<ElementContext> context;
+    {
+      std::lock_guard<std::mutex> guard(priv->lock);
+      context = std::move(priv->context);
+    }
+    context.reset(); // stops and joins the thread
     break;
+  }
   default:
     break;
   }
@@ -635,7 +647,7 @@ static void gst_webrtc_call_init(GstWebRTCCall *self) {
 static void gst_webrtc_call_dispose(GObject *object) {
   auto *self = GST_WEBRTC_CALL(object);
   // The inputs remove their queues from the bin: before GstBin drops its children.
-  std::vector<std::unique_ptr<SinkInput>> inputs;
+  std::vector<std::shared_ptr<SinkInput>> inputs; // a call shares them while it lasts
   {
     std::lock_guard<std::mutex> guard(self->priv->lock);
     inputs.swap(self->priv->inputs);

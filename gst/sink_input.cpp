@@ -74,6 +74,9 @@ GstPadProbeReturn SinkInput::gate(GstPad *, GstPadProbeInfo *info, gpointer data
       gst_event_parse_caps(event, &caps);
       std::lock_guard<std::mutex> guard(self->lock_);
       self->codec_ = codec_for_media_caps(caps);
+    } else if (GST_EVENT_TYPE(event) == GST_EVENT_STREAM_START ||
+               GST_EVENT_TYPE(event) == GST_EVENT_FLUSH_STOP) {
+      self->eos_ = false; // a new stream, or a restart: this pad carries media again
     } else if (GST_EVENT_TYPE(event) == GST_EVENT_EOS) {
       // EOS ends the call; webrtcbin never sees it, so a later call can
       // still use the other pads.
