@@ -450,6 +450,36 @@ void test_server_gone_mid_call() {
   g_assert_cmpint((g_get_monotonic_time() - start) / 1000, <, 5000);
 }
 
+// Stopping while a call is being placed hangs up quietly: no error.
+void test_stop_while_calling_is_quiet() {
+  ServerProcess server = ServerProcess::ours();
+  CallEndpoint alice(side(server, "alice", "nobody"));
+  alice.play();
+  alice.wait_state("calling", kSetupMs);
+  // READY, not NULL: at NULL the bus is flushed and an error would go unseen.
+  gst_element_set_state(alice.pipeline(), GST_STATE_READY);
+  alice.expect_no_error();
+}
+
+// EOS (gst-launch-1.0 -e) while a call rings declines it and ends the pipeline.
+void test_eos_while_ringing_declines_and_ends() {
+  ServerProcess server = ServerProcess::ours();
+  EndpointOptions b = side(server, "bob");
+  b.properties = "auto-answer=false";
+  CallEndpoint bob(b);
+  bob.play();
+  bob.wait_state("logged-in", kSetupMs);
+  CallEndpoint alice(side(server, "alice", "bob"));
+  alice.play();
+  bob.wait_state("ringing", kSetupMs);
+  gst_element_send_event(bob.pipeline(), gst_event_new_eos());
+  std::string reason;
+  alice.wait_error(5000, &reason);
+  g_assert_cmpstr(reason.c_str(), ==, "declined");
+  bob.wait_error(5000, &reason);
+  g_assert_cmpstr(reason.c_str(), ==, "stopped");
+}
+
 } // namespace
 
 int main(int argc, char **argv) {
@@ -476,5 +506,7 @@ int main(int argc, char **argv) {
   g_test_add_func("/call/state/stopped-at-every-moment-of-setup",
                   test_stopped_at_every_moment_of_setup);
   g_test_add_func("/call/state/server-gone-mid-call", test_server_gone_mid_call);
+  g_test_add_func("/call/state/stop-while-calling-is-quiet", test_stop_while_calling_is_quiet);
+  g_test_add_func("/call/state/eos-while-ringing", test_eos_while_ringing_declines_and_ends);
   return g_test_run();
 }
