@@ -305,25 +305,31 @@ void CallSession::offer() {
   if (failed_)
     return;
   add_missing_receivers();
-  create_offer();
+  create_description("offer");
 }
 
-void CallSession::create_offer() {
-  GstPromise *promise = make_promise([](CallSession &self, const GstStructure *reply) {
+// Asks webrtcbin for our offer or answer ("offer" or "answer"), then sends
+// and sets it.
+void CallSession::create_description(const char *type) {
+  std::string kind = type;
+  GstPromise *promise = make_promise([kind](CallSession &self, const GstStructure *reply) {
     if (self.closed_)
       return;
-    std::string error = promise_error(reply, "create-offer");
-    GstWebRTCSessionDescription *offer = nullptr;
+    std::string error = promise_error(reply, ("create-" + kind).c_str());
+    GstWebRTCSessionDescription *description = nullptr;
     if (error.empty())
-      gst_structure_get(reply, "offer", GST_TYPE_WEBRTC_SESSION_DESCRIPTION, &offer, nullptr);
-    if (!offer) {
-      self.fail("negotiation-failed", "Could not create an offer.", error);
+      gst_structure_get(reply, kind.c_str(), GST_TYPE_WEBRTC_SESSION_DESCRIPTION, &description,
+                        nullptr);
+    if (!description) {
+      self.fail("negotiation-failed",
+                kind == "offer" ? "Could not create an offer." : "Could not answer the offer.",
+                error);
       return;
     }
-    self.send_local_description("offer", offer);
-    gst_webrtc_session_description_free(offer);
+    self.send_local_description(kind.c_str(), description);
+    gst_webrtc_session_description_free(description);
   });
-  g_signal_emit_by_name(webrtc_, "create-offer", nullptr, promise);
+  g_signal_emit_by_name(webrtc_, ("create-" + kind).c_str(), nullptr, promise);
   gst_promise_unref(promise);
 }
 
@@ -462,24 +468,8 @@ void CallSession::accept_offer(const std::string &sdp) {
 
   if (failed_)
     return;
-  set_remote(GST_WEBRTC_SDP_TYPE_OFFER, sdp, [](CallSession &session) {
-    GstPromise *promise = session.make_promise([](CallSession &self, const GstStructure *reply) {
-      if (self.closed_)
-        return;
-      std::string error = promise_error(reply, "create-answer");
-      GstWebRTCSessionDescription *answer = nullptr;
-      if (error.empty())
-        gst_structure_get(reply, "answer", GST_TYPE_WEBRTC_SESSION_DESCRIPTION, &answer, nullptr);
-      if (!answer) {
-        self.fail("negotiation-failed", "Could not answer the offer.", error);
-        return;
-      }
-      self.send_local_description("answer", answer);
-      gst_webrtc_session_description_free(answer);
-    });
-    g_signal_emit_by_name(session.webrtc_, "create-answer", nullptr, promise);
-    gst_promise_unref(promise);
-  });
+  set_remote(GST_WEBRTC_SDP_TYPE_OFFER, sdp,
+             [](CallSession &session) { session.create_description("answer"); });
 }
 
 void CallSession::accept_answer(const std::string &sdp) {

@@ -98,7 +98,7 @@ private:
   void add_sender(SinkInput *input, const Codec &codec, int pt, GstCaps *caps);
   void add_receiver(MediaKind kind, GstCaps *caps);
   void add_missing_receivers();
-  void create_offer();
+  void create_description(const char *type);
   void send_local_description(const char *type, GstWebRTCSessionDescription *description);
   void set_remote(GstWebRTCSDPType type, const std::string &sdp,
                   std::function<void(CallSession &)> then);

@@ -36,6 +36,53 @@ Run run(const std::vector<std::string> &args) {
   return {WIFEXITED(wait_status) ? WEXITSTATUS(wait_status) : -1, out ? out : "", err ? err : ""};
 }
 
+// Logs in over libsoup's own WebSocket client (the one the element uses) and
+// returns the server's reply. `extensions` tells whether any were negotiated.
+std::string soup_login(SoupSession *session, SoupMessage *upgrade, const char *name,
+                       bool *extensions = nullptr) {
+  struct State {
+    SoupWebsocketConnection *connection = nullptr;
+    GError *error = nullptr;
+    bool done = false;
+    std::string login;
+    std::string reply;
+  } state;
+  state.login = std::string(R"({"type":"login","name":")") + name + "\"}";
+  soup_session_websocket_connect_async(
+      session, upgrade, nullptr, nullptr, G_PRIORITY_DEFAULT, nullptr,
+      +[](GObject *source, GAsyncResult *result, gpointer data) {
+        auto *state = static_cast<State *>(data);
+        state->connection =
+            soup_session_websocket_connect_finish(SOUP_SESSION(source), result, &state->error);
+        state->done = true;
+        if (!state->connection)
+          return;
+        g_signal_connect(
+            state->connection, "message",
+            G_CALLBACK(+[](SoupWebsocketConnection *, gint, GBytes *message, gpointer data) {
+              gsize size = 0;
+              auto *text = static_cast<const char *>(g_bytes_get_data(message, &size));
+              static_cast<State *>(data)->reply.assign(text, size);
+            }),
+            state);
+        soup_websocket_connection_send_text(state->connection, state->login.c_str());
+      },
+      &state);
+  gint64 deadline = g_get_monotonic_time() + 5 * G_USEC_PER_SEC;
+  while ((!state.done || (state.connection && state.reply.empty())) &&
+         g_get_monotonic_time() < deadline)
+    g_main_context_iteration(nullptr, FALSE) || (g_usleep(1000), true);
+  if (state.error)
+    g_error("WebSocket connect failed: %s", state.error->message);
+  if (!state.connection)
+    g_error("WebSocket connect did not finish");
+  if (extensions)
+    *extensions = soup_websocket_connection_get_extensions(state.connection) != nullptr;
+  soup_websocket_connection_close(state.connection, SOUP_WEBSOCKET_CLOSE_NORMAL, nullptr);
+  g_object_unref(state.connection);
+  return state.reply;
+}
+
 void test_help_documents_every_option() {
   Run help = run({"--help"});
   g_assert_cmpint(help.status, ==, 0);
@@ -153,41 +200,8 @@ void test_tls_serves_https_and_wss() {
 
   g_autoptr(SoupMessage) upgrade = soup_message_new("GET", server.url().c_str());
   g_signal_connect(upgrade, "accept-certificate", G_CALLBACK(accept_test_certificate), nullptr);
-  struct State {
-    SoupWebsocketConnection *connection = nullptr;
-    GError *error = nullptr;
-    bool done = false;
-    std::string reply;
-  } state;
-  soup_session_websocket_connect_async(
-      session, upgrade, nullptr, nullptr, G_PRIORITY_DEFAULT, nullptr,
-      +[](GObject *source, GAsyncResult *result, gpointer data) {
-        auto *state = static_cast<State *>(data);
-        state->connection =
-            soup_session_websocket_connect_finish(SOUP_SESSION(source), result, &state->error);
-        state->done = true;
-        if (!state->connection)
-          return;
-        g_signal_connect(
-            state->connection, "message",
-            G_CALLBACK(+[](SoupWebsocketConnection *, gint, GBytes *message, gpointer data) {
-              gsize size = 0;
-              auto *text = static_cast<const char *>(g_bytes_get_data(message, &size));
-              static_cast<State *>(data)->reply.assign(text, size);
-            }),
-            state);
-        soup_websocket_connection_send_text(state->connection, R"({"type":"login","name":"tls"})");
-      },
-      &state);
-  gint64 deadline = g_get_monotonic_time() + 5 * G_USEC_PER_SEC;
-  while ((!state.done || (state.connection && state.reply.empty())) &&
-         g_get_monotonic_time() < deadline)
-    g_main_context_iteration(nullptr, FALSE) || (g_usleep(1000), true);
-  if (state.error)
-    g_error("wss connect failed: %s", state.error->message);
-  g_assert_cmpstr(state.reply.c_str(), ==, R"({"type":"login","success":true,"protocol":2})");
-  soup_websocket_connection_close(state.connection, SOUP_WEBSOCKET_CLOSE_NORMAL, nullptr);
-  g_object_unref(state.connection);
+  std::string reply = soup_login(session, upgrade, "tls");
+  g_assert_cmpstr(reply.c_str(), ==, R"({"type":"login","success":true,"protocol":2})");
 
   // A plain-text client on the TLS port gets nowhere, and the server goes on.
   WsClient plain(server.http_url("/").replace(0, 5, "ws://"), {}, true);
@@ -291,40 +305,11 @@ void test_libsoup_client_logs_in() {
   ServerProcess server = ServerProcess::ours();
   g_autoptr(SoupSession) session = soup_session_new();
   g_autoptr(SoupMessage) message = soup_message_new("GET", server.url().c_str());
-  struct State {
-    SoupWebsocketConnection *connection = nullptr;
-    std::string reply;
-    GError *error = nullptr;
-  } state;
-  soup_session_websocket_connect_async(
-      session, message, nullptr, nullptr, G_PRIORITY_DEFAULT, nullptr,
-      +[](GObject *source, GAsyncResult *result, gpointer data) {
-        auto *state = static_cast<State *>(data);
-        state->connection =
-            soup_session_websocket_connect_finish(SOUP_SESSION(source), result, &state->error);
-        if (!state->connection)
-          return;
-        g_signal_connect(
-            state->connection, "message",
-            G_CALLBACK(+[](SoupWebsocketConnection *, gint, GBytes *bytes, gpointer data) {
-              gsize size = 0;
-              auto *text = static_cast<const char *>(g_bytes_get_data(bytes, &size));
-              static_cast<State *>(data)->reply.assign(text, size);
-            }),
-            state);
-        soup_websocket_connection_send_text(state->connection, R"({"type":"login","name":"soup"})");
-      },
-      &state);
-  gint64 deadline = g_get_monotonic_time() + 5 * G_USEC_PER_SEC;
-  while (state.reply.empty() && !state.error && g_get_monotonic_time() < deadline)
-    g_main_context_iteration(nullptr, FALSE) || (g_usleep(1000), true);
-  if (state.error)
-    g_error("libsoup could not connect: %s", state.error->message);
-  g_assert_cmpstr(state.reply.c_str(), ==, R"({"type":"login","success":true,"protocol":2})");
+  bool extensions = true;
+  std::string reply = soup_login(session, message, "soup", &extensions);
+  g_assert_cmpstr(reply.c_str(), ==, R"({"type":"login","success":true,"protocol":2})");
   // No extension was negotiated, though libsoup's client offers deflate.
-  g_assert_null(soup_websocket_connection_get_extensions(state.connection));
-  soup_websocket_connection_close(state.connection, SOUP_WEBSOCKET_CLOSE_NORMAL, nullptr);
-  g_object_unref(state.connection);
+  g_assert_false(extensions);
 }
 
 } // namespace
