@@ -24,7 +24,7 @@ let myName = null;           // once logged in
 let wantedName = null;       // a login under way
 let iceServers = [];         // from the server's login reply
 let localStream = null;      // null: receive only
-let mediaAsked = false;
+let mediaReady = null;       // settles once the camera and microphone are ours, or refused
 let pc = null;               // the current call's RTCPeerConnection
 let peer = null;             // who we call, or who calls us
 let incomingOffer = null;    // an offer waiting for accept or decline
@@ -128,12 +128,11 @@ function onLogin(message) {
     setState('idle');
   if (message.protocol >= 2)
     send({ type: 'presence' });
-  if (!mediaAsked)
-    askForMedia();
+  if (!mediaReady)
+    mediaReady = askForMedia();
 }
 
 async function askForMedia() {
-  mediaAsked = true;
   try {
     localStream = await navigator.mediaDevices.getUserMedia({ video: true, audio: true });
     ui.localVideo.srcObject = localStream;
@@ -237,6 +236,7 @@ async function call(target) {
   pc = newPeerConnection();
   setState('calling');
   try {
+    await mediaReady; // a call placed while the camera prompt is open waits for the answer
     addMedia(pc);
     await pc.setLocalDescription(await pc.createOffer());
     sendDescription('offer');
@@ -281,7 +281,10 @@ async function answerOffer(offer) {
   try {
     await connection.setRemoteDescription(offer);
     await flushRemoteCandidates();
-    if (connection.getSenders().length === 0)
+    await mediaReady;
+    // The offer made a sender per m-line, none with a track yet: addTrack
+    // fills them in and makes them send.
+    if (!connection.getSenders().some((sender) => sender.track))
       addMedia(connection);
     await connection.setLocalDescription(await connection.createAnswer());
     sendDescription('answer');
