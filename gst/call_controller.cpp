@@ -122,8 +122,12 @@ std::shared_ptr<CallSession> CallController::make_session(const std::string &pee
   CallSession::Events events;
   std::weak_ptr<CallController> weak = weak_from_this();
   events.send = [weak](ClientMessage message) {
-    if (auto self = weak.lock())
-      self->client_->send(message);
+    auto self = weak.lock();
+    if (!self)
+      return;
+    if (auto *offer = std::get_if<Offer>(&message); offer && self->server_protocol_ < 2)
+      self->start_reoffering(*offer);
+    self->client_->send(message);
   };
   events.connected = [weak] {
     auto self = weak.lock();
@@ -218,6 +222,9 @@ void CallController::on_offer(const Offer &offer) {
                        offer.name.c_str());
     return;
   }
+  // The caller offers again every second on the tutorial's server.
+  if (offer.name == remote_ && (state_ == CallState::kRinging || session_))
+    return;
   bool busy = session_ || state_ == CallState::kCalling || state_ == CallState::kRinging ||
               state_ == CallState::kEnded;
   if (busy) {
@@ -263,6 +270,7 @@ void CallController::reject() {
   pending_offer_.clear();
   early_candidates_.clear();
   set_state(CallState::kLoggedIn, "rejected");
+  clear_tutorial_peer();
   remote_.clear();
 }
 
@@ -277,6 +285,8 @@ void CallController::on_answer(const Answer &answer) {
     return;
   }
   stop_call_timer();
+  context_.cancel(retry_timer_);
+  retry_timer_ = 0;
   set_state(CallState::kInCall);
   session_->accept_answer(answer.answer.sdp);
 }
@@ -291,6 +301,11 @@ void CallController::on_candidate(const Candidate &candidate) {
 }
 
 void CallController::on_leave(const Leave &leave) {
+  // The echo of a leave we sent ourselves (see clear_tutorial_peer).
+  if (leave.name.empty() && self_leaves_in_flight_ > 0) {
+    self_leaves_in_flight_--;
+    return;
+  }
   if (remote_.empty() || !from_peer(leave.name))
     return;
   std::string reason = reason_name(leave.reason);
@@ -366,6 +381,8 @@ void CallController::start_call_timer() {
         self->call_timer_ = 0;
         unsigned waited = self->settings_.call_timeout_s;
         if (self->state_ == CallState::kCalling) {
+          // Without presence (the tutorial's server) an absent peer looks like one
+          // that does not answer.
           bool offline = !self->session_;
           CallFailure failure =
               offline ? CallFailure{"peer-offline",
@@ -375,7 +392,10 @@ void CallController::start_call_timer() {
                                     ""}
                       : CallFailure{"no-answer",
                                     self->remote_ + " did not answer within " +
-                                        std::to_string(waited) + " s (call-timeout).",
+                                        std::to_string(waited) + " s (call-timeout)" +
+                                        (self->server_protocol_ < 2
+                                             ? "; is " + self->remote_ + " logged in?"
+                                             : "."),
                                     ""};
           if (self->session_)
             self->send_leave(LeaveReason::kHangup);
@@ -435,10 +455,33 @@ void CallController::end() {
   }
 }
 
+// The tutorial's server (protocol 1) drops an offer to a user who is not
+// logged in, silently: offer again every second until answered or the call
+// timer ends the call.
+void CallController::start_reoffering(const Offer &offer) {
+  context_.cancel(retry_timer_);
+  retry_timer_ = context_.schedule(kRetryOfferMs, true, [weak = weak_from_this(), offer] {
+    auto self = weak.lock();
+    if (self && self->state_ == CallState::kCalling)
+      self->client_->send(offer);
+  });
+}
+
+// The tutorial's server remembers whom each user last offered or answered,
+// and crashes when a user closes after that peer is gone. A leave naming
+// oneself clears it: it sets our own otherName to null, and echoes back.
+void CallController::clear_tutorial_peer() {
+  if (server_protocol_ >= 2 || !client_ || !client_->is_open() || !logged_in_)
+    return;
+  self_leaves_in_flight_++;
+  client_->send(Leave{settings_.user, std::nullopt});
+}
+
 void CallController::end_call(const std::string &reason, const CallFailure *failure) {
   stop_call_timer();
   context_.cancel(retry_timer_);
   retry_timer_ = 0;
+  clear_tutorial_peer();
   context_.cancel(stats_timer_);
   stats_timer_ = 0;
   std::string peer = remote_;

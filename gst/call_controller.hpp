@@ -97,6 +97,8 @@ private:
   // server (protocol 1) crashes on a leave to a user who is not logged in,
   // so there a leave goes only to a peer who answered.
   void send_leave(protocol::LeaveReason reason);
+  void start_reoffering(const protocol::Offer &offer);
+  void clear_tutorial_peer();
 
   GstElement *element_;
   ElementContext &context_;
@@ -112,8 +114,9 @@ private:
   std::string call_wanted_; // asked to call before logged in or playing
   bool is_playing_ = false;
   bool logged_in_ = false;
-  bool stopping_ = false;   // stop() hangs up: no "no media" error for that
-  int server_protocol_ = 1; // 1: the tutorial's server (no presence, no errors)
+  bool stopping_ = false;              // stop() hangs up: no "no media" error for that
+  unsigned self_leaves_in_flight_ = 0; // echoes of clear_tutorial_peer() still to come
+  int server_protocol_ = 1;            // 1: the tutorial's server (no presence, no errors)
   std::set<std::string> online_;
   bool presence_known_ = false;
   guint call_timer_ = 0;

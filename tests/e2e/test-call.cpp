@@ -480,6 +480,87 @@ void test_eos_while_ringing_declines_and_ends() {
   g_assert_cmpstr(reason.c_str(), ==, "stopped");
 }
 
+// --- the tutorial's own server.js: no presence, no names on relayed
+// answers and candidates, silent drops, and crashes on some close orders.
+
+bool tutorial_available() {
+  if (g_getenv("TUTORIAL_SERVER_JS"))
+    return true;
+  g_test_skip("the tutorial's server is not set up (configure with -Dinterop-tests=enabled)");
+  return false;
+}
+
+// The server lived through it all: a new client still logs in.
+void assert_tutorial_alive(ServerProcess &server) {
+  g_usleep(300 * 1000); // its close handlers run after our sockets are gone
+  if (!server.running())
+    g_error("the tutorial's server died:\n%s", server.log().c_str());
+  WsClient probe(server.url());
+  probe.login("probe");
+}
+
+void tutorial_call(bool caller_hangs_up, bool callee_first) {
+  if (!tutorial_available())
+    return;
+  ServerProcess server = ServerProcess::tutorial();
+  {
+    auto bob = std::make_unique<CallEndpoint>(side(server, "bob"));
+    auto alice = std::make_unique<CallEndpoint>(side(server, "alice", "bob"));
+    if (callee_first) {
+      bob->play();
+      bob->wait_state("logged-in", kSetupMs);
+      alice->play();
+    } else {
+      alice->play();
+      alice->wait_state("calling", kSetupMs);
+      g_usleep(1500 * 1000); // bob is late: alice's first offers go nowhere
+      bob->play();
+    }
+    bob->wait_video_frames(10, kSetupMs);
+    alice->wait_video_frames(10, kSetupMs);
+    CallEndpoint &hanger = caller_hangs_up ? *alice : *bob;
+    CallEndpoint &other = caller_hangs_up ? *bob : *alice;
+    g_signal_emit_by_name(hanger.call(), "hangup");
+    g_assert_cmpstr(other.wait_state("ended", 5000).c_str(), ==, "remote-hangup");
+    other.wait_eos(5000);
+    // The order that kills the tutorial's server when a client is careless:
+    // the side that did not hang up closes first.
+    if (caller_hangs_up)
+      bob.reset();
+    else
+      alice.reset();
+  }
+  assert_tutorial_alive(server);
+}
+
+void test_tutorial_caller_hangs_up() {
+  tutorial_call(true, true);
+}
+void test_tutorial_callee_hangs_up() {
+  tutorial_call(false, true);
+}
+void test_tutorial_caller_first() {
+  tutorial_call(true, false);
+}
+
+// The tutorial's server drops an offer to nobody: call-timeout ends it.
+void test_tutorial_unknown_user_times_out() {
+  if (!tutorial_available())
+    return;
+  ServerProcess server = ServerProcess::tutorial();
+  {
+    EndpointOptions a = side(server, "alice", "nobody");
+    a.properties = "call-timeout=2";
+    CallEndpoint alice(a);
+    alice.play();
+    std::string reason;
+    std::string message = alice.wait_error(8000, &reason);
+    g_assert_cmpstr(reason.c_str(), ==, "no-answer");
+    g_assert_true(message.find("nobody did not answer within 2 s") == 0);
+  }
+  assert_tutorial_alive(server);
+}
+
 } // namespace
 
 int main(int argc, char **argv) {
@@ -508,5 +589,10 @@ int main(int argc, char **argv) {
   g_test_add_func("/call/state/server-gone-mid-call", test_server_gone_mid_call);
   g_test_add_func("/call/state/stop-while-calling-is-quiet", test_stop_while_calling_is_quiet);
   g_test_add_func("/call/state/eos-while-ringing", test_eos_while_ringing_declines_and_ends);
+  g_test_add_func("/call/tutorial-server/caller-hangs-up", test_tutorial_caller_hangs_up);
+  g_test_add_func("/call/tutorial-server/callee-hangs-up", test_tutorial_callee_hangs_up);
+  g_test_add_func("/call/tutorial-server/caller-first", test_tutorial_caller_first);
+  g_test_add_func("/call/tutorial-server/unknown-user-times-out",
+                  test_tutorial_unknown_user_times_out);
   return g_test_run();
 }
