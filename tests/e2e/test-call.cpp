@@ -242,6 +242,24 @@ void test_second_call_in_same_pipeline() {
   bob.expect_no_error();
 }
 
+// decode=false: the peer's media comes out encoded, for recording or forwarding.
+void test_encoded_output() {
+  ServerProcess server = ServerProcess::ours();
+  EndpointOptions b = side(server, "bob");
+  b.encoded = true;
+  CallEndpoint bob(b);
+  bob.play();
+  bob.wait_state("logged-in", kSetupMs);
+  CallEndpoint alice(side(server, "alice", "bob"));
+  alice.play();
+  bob.wait_video_frames(30, kSetupMs);
+  bob.wait_audio_buffers(50, kSetupMs);
+  std::lock_guard<std::mutex> video(bob.video.lock);
+  std::lock_guard<std::mutex> audio(bob.audio.lock);
+  g_assert_true(g_str_has_prefix(bob.video.caps.c_str(), "video/x-vp8"));
+  g_assert_true(g_str_has_prefix(bob.audio.caps.c_str(), "audio/x-opus"));
+}
+
 // --- calls that cannot happen
 
 void test_server_unreachable() {
@@ -575,6 +593,7 @@ int main(int argc, char **argv) {
   g_test_add_func("/call/answer-when-asked", test_answer_when_asked);
   g_test_add_func("/call/reject", test_reject);
   g_test_add_func("/call/second-call-in-same-pipeline", test_second_call_in_same_pipeline);
+  g_test_add_func("/call/encoded-output", test_encoded_output);
   g_test_add_func("/call/error/server-unreachable", test_server_unreachable);
   g_test_add_func("/call/error/name-taken", test_name_taken);
   g_test_add_func("/call/error/peer-offline", test_peer_offline);

@@ -57,15 +57,31 @@ GstFlowReturn on_audio_sample(GstAppSink *sink, gpointer data) {
   return GST_FLOW_OK;
 }
 
+// decode=false: count buffers and keep the caps they came with.
+GstFlowReturn on_encoded_sample(GstAppSink *sink, gpointer data) {
+  auto *received = static_cast<Received *>(data);
+  g_autoptr(GstSample) sample = gst_app_sink_pull_sample(sink);
+  if (!sample)
+    return GST_FLOW_OK;
+  g_autofree char *caps = gst_caps_to_string(gst_sample_get_caps(sample));
+  {
+    std::lock_guard<std::mutex> guard(received->lock);
+    received->caps = caps;
+  }
+  received->buffers++;
+  return GST_FLOW_OK;
+}
+
 void on_eos(GstAppSink *, gpointer data) {
   static_cast<Received *>(data)->eos = true;
 }
 
 } // namespace
 
-CallEndpoint::CallEndpoint(const EndpointOptions &o) {
+CallEndpoint::CallEndpoint(const EndpointOptions &o) : encoded_(o.encoded) {
   std::string description = "webrtccall name=call server=" + o.server + " user=" + o.user +
-                            " ice-addresses=127.0.0.1 stats-interval=500 " + o.properties;
+                            " ice-addresses=127.0.0.1 stats-interval=500 " + o.properties +
+                            (o.encoded ? " decode=false" : "");
   if (!o.peer.empty())
     description += " peer=" + o.peer;
   if (o.send_video)
@@ -128,9 +144,10 @@ void CallEndpoint::on_pad_added(GstElement *, GstPad *pad, gpointer data) {
   g_autofree char *name = gst_pad_get_name(pad);
   bool is_video = g_str_has_prefix(name, "video");
   const char *branch_description =
-      is_video ? "videoconvert ! video/x-raw,format=RGB ! appsink name=sink sync=false"
-               : "audioconvert ! audioresample ! "
-                 "audio/x-raw,format=S16LE,channels=1,rate=48000 ! appsink name=sink sync=false";
+      self->encoded_ ? "appsink name=sink sync=false"
+      : is_video     ? "videoconvert ! video/x-raw,format=RGB ! appsink name=sink sync=false"
+                     : "audioconvert ! audioresample ! "
+                       "audio/x-raw,format=S16LE,channels=1,rate=48000 ! appsink name=sink sync=false";
   g_autoptr(GError) error = nullptr;
   GstElement *branch = gst_parse_bin_from_description(branch_description, TRUE, &error);
   gst_object_set_name(GST_OBJECT(branch), (std::string("branch-") + name).c_str());
@@ -139,7 +156,9 @@ void CallEndpoint::on_pad_added(GstElement *, GstPad *pad, gpointer data) {
   Received *received = is_video ? &self->video : &self->audio;
   GstAppSinkCallbacks callbacks = {};
   callbacks.eos = on_eos;
-  callbacks.new_sample = is_video ? on_video_sample : on_audio_sample;
+  callbacks.new_sample = self->encoded_ ? on_encoded_sample
+                         : is_video     ? on_video_sample
+                                        : on_audio_sample;
   gst_app_sink_set_callbacks(GST_APP_SINK(sink), &callbacks, received, nullptr);
   gst_object_unref(sink);
   gst_bin_add(GST_BIN(self->pipeline_), branch);

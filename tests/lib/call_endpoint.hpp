@@ -23,6 +23,7 @@ struct EndpointOptions {
   int audio_frequency = 440;           // audiotestsrc sine, Hz
   int width = 320, height = 240;
   std::string properties; // more webrtccall properties, e.g. "auto-answer=false"
+  bool encoded = false;   // decode=false: the appsinks get the encoded media as it is
 };
 
 // What arrived on one of the element's src pads.
@@ -30,6 +31,7 @@ struct Received {
   std::atomic<unsigned> buffers{0};
   std::atomic<bool> eos{false};
   std::mutex lock;              // guards the fields below
+  std::string caps;             // of the last buffer's sample, as a string
   int width = 0, height = 0;    // video: of the last frame
   std::vector<guint8> last_rgb; // video: the last frame, packed RGB
   std::vector<gint16> samples;  // audio: mono S16 at 48 kHz, the first seconds
@@ -74,6 +76,7 @@ private:
   std::mutex lock_;
   std::vector<std::string> callers_;
   std::vector<GstMessage *> backlog_; // popped while waiting for something else
+  bool encoded_;
 };
 
 // The dominant frequency of `samples` at `rate` Hz, by zero crossings.
