@@ -143,7 +143,17 @@ std::shared_ptr<CallSession> CallController::make_session(const std::string &pee
     }
   };
   events.failed = [weak](const CallFailure &failure) {
-    if (auto self = weak.lock()) {
+    auto self = weak.lock();
+    if (self && failure.reason == "media-timeout") {
+      // The call was up and went silent: it ends like a hang-up (EOS), with
+      // a warning that says why.
+      GST_ELEMENT_WARNING(self->element_, RESOURCE, READ, ("%s", failure.message.c_str()),
+                          (nullptr));
+      self->send_leave(LeaveReason::kGone);
+      self->end_call("media-timeout");
+      return;
+    }
+    if (self) {
       if (self->session_)
         self->send_leave(LeaveReason::kHangup);
       self->end_call(failure.reason, &failure);

@@ -25,6 +25,7 @@ void free_weak(gpointer data, GClosure *) {
 }
 
 using StructurePtr = std::shared_ptr<GstStructure>;
+using MediaClock = std::shared_ptr<std::atomic<gint64>>; // see CallSession::last_media_us_
 
 // A promise whose reply reaches `then` on the signaling thread, if the
 // session still exists then. The session keeps a reference to every promise
@@ -562,6 +563,7 @@ void CallSession::on_connection_state(GstWebRTCPeerConnectionState state) {
     connected_ = true;
     for (auto &sender : senders_)
       sender.input->open();
+    watch_media();
     if (events_.connected)
       events_.connected();
   } else if (state == GST_WEBRTC_PEER_CONNECTION_STATE_FAILED) {
@@ -572,10 +574,55 @@ void CallSession::on_connection_state(GstWebRTCPeerConnectionState state) {
   }
 }
 
+// Media and RTCP from the peer keep the call alive; `media-timeout` seconds
+// of neither end it. RTP is seen on webrtcbin's src pads, RTCP through its
+// rtpbin's on-ssrc-active (a peer that only receives still sends reports).
+void CallSession::watch_media() {
+  if (config_.media_timeout_s == 0 || media_check_)
+    return;
+  *last_media_us_ = g_get_monotonic_time();
+  if (GstElement *rtpbin = gst_bin_get_by_name(GST_BIN(webrtc_), "rtpbin")) {
+    g_signal_connect_data(
+        rtpbin, "on-ssrc-active", G_CALLBACK(+[](GstElement *, guint, guint, gpointer data) {
+          static_cast<MediaClock *>(data)->get()->store(g_get_monotonic_time());
+        }),
+        new MediaClock(last_media_us_),
+        [](gpointer data, GClosure *) { delete static_cast<MediaClock *>(data); },
+        GConnectFlags(0));
+    gst_object_unref(rtpbin);
+  } else {
+    GST_WARNING_OBJECT(element_, "no rtpbin in webrtcbin: media-timeout sees RTP only");
+  }
+  media_check_ = context_.schedule(1000, true, [weak = weak_from_this()] {
+    if (auto self = weak.lock())
+      self->check_media();
+  });
+}
+
+void CallSession::check_media() {
+  if (closed_ || failed_)
+    return;
+  gint64 silent_us = g_get_monotonic_time() - last_media_us_->load();
+  if (silent_us < gint64(config_.media_timeout_s) * G_USEC_PER_SEC)
+    return;
+  fail("media-timeout", "No media or RTCP from " + peer_ + " for " +
+                            std::to_string(config_.media_timeout_s) +
+                            " s (media-timeout): the peer is gone, or the network between you "
+                            "is down.");
+}
+
 // A streaming thread: the peer's media has arrived on a new webrtcbin pad.
 void CallSession::on_pad_added(GstPad *pad) {
   if (GST_PAD_DIRECTION(pad) != GST_PAD_SRC)
     return;
+  gst_pad_add_probe(
+      pad, GstPadProbeType(GST_PAD_PROBE_TYPE_BUFFER | GST_PAD_PROBE_TYPE_BUFFER_LIST),
+      [](GstPad *, GstPadProbeInfo *, gpointer data) {
+        static_cast<MediaClock *>(data)->get()->store(g_get_monotonic_time());
+        return GST_PAD_PROBE_OK;
+      },
+      new MediaClock(last_media_us_),
+      [](gpointer data) { delete static_cast<MediaClock *>(data); });
   g_autoptr(GstCaps) caps = gst_pad_get_current_caps(pad);
   if (!caps)
     caps = gst_pad_query_caps(pad, nullptr);
@@ -652,6 +699,8 @@ void CallSession::close(bool eos) {
   if (closed_)
     return;
   closed_ = true;
+  context_.cancel(media_check_);
+  media_check_ = 0;
   // Upstream first, so nothing is pushed into elements being shut down.
   for (auto &sender : senders_)
     sender.input->disconnect();

@@ -33,6 +33,7 @@ struct CallConfig {
   bool upnp = false;
   unsigned latency_ms = 200;
   bool decode = true;
+  unsigned media_timeout_s = 5; // 0: never
 };
 
 // Why a call could not go on; each maps to an error the user can act on.
@@ -95,6 +96,9 @@ private:
   void on_pad_added(GstPad *pad);
   void on_ice_candidate(guint mline, const std::string &candidate);
   void on_connection_state(GstWebRTCPeerConnectionState state);
+  // Dead-peer detection: webrtcbin 1.22 has no consent freshness.
+  void watch_media();
+  void check_media();
   void add_sender(SinkInput *input, const Codec &codec, int pt, GstCaps *caps);
   void add_receiver(MediaKind kind, GstCaps *caps);
   void add_missing_receivers();
@@ -129,6 +133,10 @@ private:
   std::atomic<unsigned> video_outputs_{0}, audio_outputs_{0}; // src pad numbering
   bool closed_ = false;
   bool failed_ = false; // reported once; the controller ends the call
+  // When RTP or RTCP last came from the peer. Streaming threads write it
+  // through their own reference, never through the session.
+  std::shared_ptr<std::atomic<gint64>> last_media_us_ = std::make_shared<std::atomic<gint64>>(0);
+  guint media_check_ = 0;
   unsigned codec_waits_ = 0;
 };
 

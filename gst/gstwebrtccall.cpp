@@ -42,6 +42,7 @@ constexpr unsigned kDefaultLatency = 200;
 constexpr unsigned kDefaultCallTimeout = 30;
 constexpr unsigned kDefaultReconnectTimeout = 10;
 constexpr unsigned kDefaultStatsInterval = 1000;
+constexpr unsigned kDefaultMediaTimeout = 5;
 // How long a state change waits for the signaling thread to hang up and close.
 constexpr int kStopTimeoutMs = 3000;
 
@@ -61,6 +62,7 @@ enum {
   PROP_END_ON_HANGUP,
   PROP_DECODE,
   PROP_STATS_INTERVAL,
+  PROP_MEDIA_TIMEOUT,
   PROP_CALL_STATE,
   PROP_REMOTE_USER,
 };
@@ -135,6 +137,7 @@ struct GstWebRTCCallPrivate {
   bool end_on_hangup = true;
   bool decode = true;
   unsigned stats_interval = kDefaultStatsInterval;
+  unsigned media_timeout = kDefaultMediaTimeout;
   CallState state = CallState::kIdle;
   std::string remote_user;
   std::vector<std::shared_ptr<SinkInput>> inputs; // a call shares them while it lasts
@@ -285,6 +288,9 @@ static void gst_webrtc_call_set_property(GObject *object, guint prop_id, const G
   case PROP_STATS_INTERVAL:
     priv->stats_interval = g_value_get_uint(value);
     break;
+  case PROP_MEDIA_TIMEOUT:
+    priv->media_timeout = g_value_get_uint(value);
+    break;
   default:
     G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec);
   }
@@ -336,6 +342,9 @@ static void gst_webrtc_call_get_property(GObject *object, guint prop_id, GValue 
     break;
   case PROP_STATS_INTERVAL:
     g_value_set_uint(value, priv->stats_interval);
+    break;
+  case PROP_MEDIA_TIMEOUT:
+    g_value_set_uint(value, priv->media_timeout);
     break;
   case PROP_CALL_STATE:
     g_value_set_enum(value, int(priv->state));
@@ -437,6 +446,7 @@ static ControllerSettings snapshot_settings(GstWebRTCCallPrivate *priv) {
   s.call.upnp = priv->upnp;
   s.call.latency_ms = priv->latency;
   s.call.decode = priv->decode;
+  s.call.media_timeout_s = priv->media_timeout;
   g_auto(GStrv) addresses = g_strsplit_set(priv->ice_addresses.c_str(), ", ", -1);
   for (char **address = addresses; *address; address++)
     if (**address)
@@ -744,6 +754,10 @@ static void gst_webrtc_call_class_init(GstWebRTCCallClass *klass) {
   uint_prop(PROP_STATS_INTERVAL, "stats-interval", "Stats interval",
             "Milliseconds between webrtccall-stats messages on the bus during a call. 0: none.",
             G_MAXUINT, kDefaultStatsInterval);
+  uint_prop(PROP_MEDIA_TIMEOUT, "media-timeout", "Media timeout",
+            "Seconds without media or RTCP from the peer after which the call ends (reason "
+            "media-timeout): the peer froze, crashed or lost its network. 0: never.",
+            3600, kDefaultMediaTimeout);
   state_pspec = g_param_spec_enum(
       "call-state", "Call state",
       "Where the element is: idle, connecting, logged-in, calling, ringing, in-call or ended.",

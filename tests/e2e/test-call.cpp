@@ -4,6 +4,7 @@
 #include "server_process.hpp"
 #include "ws_client.hpp"
 
+#include <gio/gio.h>
 #include <gst/gst.h>
 
 #include <csignal>
@@ -498,6 +499,41 @@ void test_eos_while_ringing_declines_and_ends() {
   g_assert_cmpstr(reason.c_str(), ==, "stopped");
 }
 
+// A peer frozen with SIGSTOP keeps its signaling socket open (the server's
+// keepalive is far longer than this test), so only the media can tell: the
+// call ends within media-timeout, plus a second of checking.
+void test_frozen_peer_ends_the_call() {
+  ServerProcess server = ServerProcess::ours();
+  EndpointOptions b = side(server, "bob");
+  b.properties = "media-timeout=3";
+  CallEndpoint bob(b);
+  bob.play();
+  bob.wait_state("logged-in", kSetupMs);
+  std::string launch = "gst-launch-1.0 -q webrtccall name=call server=" + server.url() +
+                       " user=alice peer=bob ice-addresses=127.0.0.1 "
+                       "videotestsrc is-live=true ! vp8enc deadline=1 ! call.video_sink_0 "
+                       "audiotestsrc is-live=true ! opusenc ! call.audio_sink_0 "
+                       "call.video_src_0 ! fakesink call.audio_src_0 ! fakesink";
+  g_auto(GStrv) argv = nullptr;
+  g_assert_true(g_shell_parse_argv(launch.c_str(), nullptr, &argv, nullptr));
+  g_autoptr(GError) error = nullptr;
+  g_autoptr(GSubprocess) alice = g_subprocess_newv(
+      argv, GSubprocessFlags(G_SUBPROCESS_FLAGS_STDOUT_SILENCE | G_SUBPROCESS_FLAGS_STDERR_SILENCE),
+      &error);
+  g_assert_nonnull(alice);
+  bob.wait_video_frames(10, kSetupMs);
+  g_subprocess_send_signal(alice, SIGSTOP);
+  gint64 frozen = g_get_monotonic_time();
+  g_assert_cmpstr(bob.wait_state("ended", 10000).c_str(), ==, "media-timeout");
+  gint64 waited_ms = (g_get_monotonic_time() - frozen) / 1000;
+  g_assert_cmpint(waited_ms, >=, 2500);
+  g_assert_cmpint(waited_ms, <=, 5000); // media-timeout + 2 s
+  bob.wait_eos(5000);
+  g_subprocess_send_signal(alice, SIGCONT);
+  g_subprocess_force_exit(alice);
+  g_subprocess_wait(alice, nullptr, nullptr);
+}
+
 // --- the tutorial's own server.js: no presence, no names on relayed
 // answers and candidates, silent drops, and crashes on some close orders.
 
@@ -608,6 +644,7 @@ int main(int argc, char **argv) {
   g_test_add_func("/call/state/server-gone-mid-call", test_server_gone_mid_call);
   g_test_add_func("/call/state/stop-while-calling-is-quiet", test_stop_while_calling_is_quiet);
   g_test_add_func("/call/state/eos-while-ringing", test_eos_while_ringing_declines_and_ends);
+  g_test_add_func("/call/state/frozen-peer-ends-the-call", test_frozen_peer_ends_the_call);
   g_test_add_func("/call/tutorial-server/caller-hangs-up", test_tutorial_caller_hangs_up);
   g_test_add_func("/call/tutorial-server/callee-hangs-up", test_tutorial_callee_hangs_up);
   g_test_add_func("/call/tutorial-server/caller-first", test_tutorial_caller_first);
