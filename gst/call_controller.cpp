@@ -49,10 +49,13 @@ void CallController::start() {
     if (!self)
       return;
     self->logged_in_ = false;
+    self->reconnecting_ = true;
     GST_ELEMENT_WARNING(self->element_, RESOURCE, READ,
                         ("Lost the signaling server; reconnecting."), ("%s", why.c_str()));
     if (!self->session_)
       self->set_state(CallState::kConnecting, "server-lost");
+    else
+      self->hooks_.state_changed(self->state_, self->remote_, "server-lost"); // the call goes on
   };
   events.failed = [weak](const std::string &why) {
     auto self = weak.lock();
@@ -201,6 +204,7 @@ void CallController::on_login(const LoginResult &result) {
     return;
   }
   logged_in_ = true;
+  bool reconnected = std::exchange(reconnecting_, false);
   server_protocol_ = result.protocol.value_or(1);
   GST_INFO_OBJECT(element_, "logged in as %s (protocol %d)", settings_.user.c_str(),
                   server_protocol_);
@@ -208,7 +212,9 @@ void CallController::on_login(const LoginResult &result) {
     client_->send(Presence{});
   if (!session_ && state_ != CallState::kCalling && state_ != CallState::kRinging &&
       state_ != CallState::kEnded)
-    set_state(CallState::kLoggedIn);
+    set_state(CallState::kLoggedIn, reconnected ? "reconnected" : "");
+  else if (reconnected)
+    hooks_.state_changed(state_, remote_, "reconnected"); // a call that went on without us
   if (!call_wanted_.empty() && is_playing_)
     call(call_wanted_);
 }

@@ -115,6 +115,7 @@ private:
   bool is_playing_ = false;
   bool logged_in_ = false;
   bool stopping_ = false;              // stop() hangs up: no "no media" error for that
+  bool reconnecting_ = false;          // lost the server; the next login says "reconnected"
   unsigned self_leaves_in_flight_ = 0; // echoes of clear_tutorial_peer() still to come
   int server_protocol_ = 1;            // 1: the tutorial's server (no presence, no errors)
   std::set<std::string> online_;

@@ -534,6 +534,37 @@ void test_frozen_peer_ends_the_call() {
   g_subprocess_wait(alice, nullptr, nullptr);
 }
 
+// The server is killed mid-call and started again: the media goes on, both
+// elements log in again and say so, and the callee takes the next call.
+void test_server_restarted_mid_call() {
+  auto server = std::make_unique<ServerProcess>(ServerProcess::ours());
+  std::string port = server->url().substr(server->url().rfind(':') + 1);
+  port.pop_back(); // the trailing '/'
+  EndpointOptions b = side(*server, "bob");
+  b.properties = "end-on-hangup=false media-timeout=3";
+  CallEndpoint bob(b);
+  bob.play();
+  bob.wait_state("logged-in", kSetupMs);
+  {
+    CallEndpoint alice(side(*server, "alice", "bob"));
+    alice.play();
+    bob.wait_video_frames(10, kSetupMs);
+    server->stop(SIGKILL, 5000);
+    bob.wait_state_reason("in-call", "server-lost", 5000);
+    unsigned before = bob.video.buffers;
+    bob.wait_video_frames(before + 15, 5000); // peer to peer, no server needed
+    server = std::make_unique<ServerProcess>(ServerProcess::ours({"--port", port}));
+    bob.wait_state_reason("in-call", "reconnected", 10000);
+    alice.wait_state_reason("in-call", "server-lost", 10000);
+    alice.wait_state_reason("in-call", "reconnected", 10000);
+  } // alice goes; the new server never knew of the call, so bob notices by media-timeout
+  bob.wait_state_reason("logged-in", "media-timeout", 10000);
+  CallEndpoint carol(side(*server, "carol", "bob"));
+  carol.play();
+  unsigned before = bob.video.buffers;
+  bob.wait_video_frames(before + 10, kSetupMs);
+}
+
 // --- the tutorial's own server.js: no presence, no names on relayed
 // answers and candidates, silent drops, and crashes on some close orders.
 
@@ -645,6 +676,7 @@ int main(int argc, char **argv) {
   g_test_add_func("/call/state/stop-while-calling-is-quiet", test_stop_while_calling_is_quiet);
   g_test_add_func("/call/state/eos-while-ringing", test_eos_while_ringing_declines_and_ends);
   g_test_add_func("/call/state/frozen-peer-ends-the-call", test_frozen_peer_ends_the_call);
+  g_test_add_func("/call/state/server-restarted-mid-call", test_server_restarted_mid_call);
   g_test_add_func("/call/tutorial-server/caller-hangs-up", test_tutorial_caller_hangs_up);
   g_test_add_func("/call/tutorial-server/callee-hangs-up", test_tutorial_callee_hangs_up);
   g_test_add_func("/call/tutorial-server/caller-first", test_tutorial_caller_first);

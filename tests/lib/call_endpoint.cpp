@@ -252,6 +252,21 @@ std::string CallEndpoint::wait_state(const char *state, int timeout_ms) {
   }
 }
 
+void CallEndpoint::wait_state_reason(const char *state, const char *reason, int timeout_ms) {
+  gint64 deadline = g_get_monotonic_time() + gint64(timeout_ms) * 1000;
+  std::string seen;
+  for (;;) {
+    int left = int((deadline - g_get_monotonic_time()) / 1000);
+    if (left <= 0)
+      g_error("waited %d ms for state %s with reason %s; reasons seen: %s", timeout_ms, state,
+              reason, seen.c_str());
+    std::string got = wait_state(state, left);
+    if (got == reason)
+      return;
+    seen += "'" + got + "' ";
+  }
+}
+
 std::string CallEndpoint::wait_error(int timeout_ms, std::string *reason, bool warning) {
   GstMessageType type = warning ? GST_MESSAGE_WARNING : GST_MESSAGE_ERROR;
   gint64 deadline = g_get_monotonic_time() + gint64(timeout_ms) * 1000;

@@ -50,6 +50,8 @@ public:
 
   // Waits for a webrtccall-state message with this state; returns its reason.
   std::string wait_state(const char *state, int timeout_ms);
+  // Waits for a webrtccall-state message with this state and this reason.
+  void wait_state_reason(const char *state, const char *reason, int timeout_ms);
   // Waits for an error (or a warning, with end-on-hangup=false) from the
   // element; returns its message and fills `reason` from the details.
   std::string wait_error(int timeout_ms, std::string *reason = nullptr, bool warning = false);
