@@ -14,8 +14,15 @@ const std::vector<Codec> &all_codecs() {
   static const std::vector<Codec> codecs = {
       {MediaKind::kVideo, "VP8", 90000, nullptr, "video/x-vp8", "rtpvp8pay", "rtpvp8depay", nullptr,
        "vp8dec", 96, nullptr},
+      {MediaKind::kVideo, "VP9", 90000, nullptr, "video/x-vp9", "rtpvp9pay", "rtpvp9depay", nullptr,
+       "vp9dec", 98, nullptr},
       {MediaKind::kAudio, "OPUS", 48000, "2", "audio/x-opus", "rtpopuspay", "rtpopusdepay", nullptr,
        "opusdec", 111, "minptime=10;useinbandfec=1"},
+      // G.711 keeps its static payload types; 8 kHz mono, as RTP defines it.
+      {MediaKind::kAudio, "PCMU", 8000, nullptr, "audio/x-mulaw", "rtppcmupay", "rtppcmudepay",
+       nullptr, "mulawdec", 0, nullptr},
+      {MediaKind::kAudio, "PCMA", 8000, nullptr, "audio/x-alaw", "rtppcmapay", "rtppcmadepay",
+       nullptr, "alawdec", 8, nullptr},
   };
   return codecs;
 }

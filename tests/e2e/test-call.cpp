@@ -261,6 +261,49 @@ void test_encoded_output() {
   g_assert_true(g_str_has_prefix(bob.audio.caps.c_str(), "audio/x-opus"));
 }
 
+// Each codec, both ways, with the content checked: VP9 video, G.711 audio.
+void codec_call(const char *video_encoder, const char *audio_encoder) {
+  ServerProcess server = ServerProcess::ours();
+  EndpointOptions a = side(server, "alice", "bob");
+  EndpointOptions b = side(server, "bob");
+  a.video_encoder = b.video_encoder = video_encoder;
+  a.audio_encoder = b.audio_encoder = audio_encoder;
+  b.video_pattern = "blue";
+  b.audio_frequency = 880;
+  CallEndpoint bob(b);
+  bob.play();
+  bob.wait_state("logged-in", kSetupMs);
+  CallEndpoint alice(a);
+  alice.play();
+  bob.wait_video_frames(30, kSetupMs);
+  alice.wait_video_frames(30, kSetupMs);
+  {
+    std::lock_guard<std::mutex> guard(bob.video.lock);
+    std::string why;
+    if (!looks_like_smpte(bob.video.last_rgb, bob.video.width, bob.video.height, why))
+      g_error("bob does not see alice's SMPTE bars: %s", why.c_str());
+  }
+  {
+    std::lock_guard<std::mutex> guard(alice.video.lock);
+    double r, g, b_;
+    mean_colour(alice.video.last_rgb, r, g, b_);
+    if (!(b_ > 200 && r < 40 && g < 40))
+      g_error("alice does not see bob's blue: mean colour %.0f,%.0f,%.0f", r, g, b_);
+  }
+  assert_audio_tone(bob, 440, "bob");
+  assert_audio_tone(alice, 880, "alice");
+}
+
+void test_vp9_and_pcmu() {
+  codec_call("vp9enc deadline=1 lag-in-frames=0",
+             "audioconvert ! audioresample ! audio/x-raw,rate=8000,channels=1 ! mulawenc");
+}
+
+void test_vp9_and_pcma() {
+  codec_call("vp9enc deadline=1 lag-in-frames=0",
+             "audioconvert ! audioresample ! audio/x-raw,rate=8000,channels=1 ! alawenc");
+}
+
 // --- calls that cannot happen
 
 void test_server_unreachable() {
@@ -661,6 +704,8 @@ int main(int argc, char **argv) {
   g_test_add_func("/call/reject", test_reject);
   g_test_add_func("/call/second-call-in-same-pipeline", test_second_call_in_same_pipeline);
   g_test_add_func("/call/encoded-output", test_encoded_output);
+  g_test_add_func("/call/codec/vp9-and-pcmu", test_vp9_and_pcmu);
+  g_test_add_func("/call/codec/vp9-and-pcma", test_vp9_and_pcma);
   g_test_add_func("/call/error/server-unreachable", test_server_unreachable);
   g_test_add_func("/call/error/name-taken", test_name_taken);
   g_test_add_func("/call/error/peer-offline", test_peer_offline);

@@ -87,12 +87,12 @@ CallEndpoint::CallEndpoint(const EndpointOptions &o) : encoded_(o.encoded) {
   if (o.send_video)
     description += " videotestsrc is-live=true pattern=" + o.video_pattern +
                    " ! video/x-raw,width=" + std::to_string(o.width) +
-                   ",height=" + std::to_string(o.height) +
-                   ",framerate=30/1 ! vp8enc deadline=1 ! call.video_sink_0";
+                   ",height=" + std::to_string(o.height) + ",framerate=30/1 ! " + o.video_encoder +
+                   " ! call.video_sink_0";
   if (o.send_audio)
     description +=
-        " audiotestsrc is-live=true wave=sine freq=" + std::to_string(o.audio_frequency) +
-        " ! opusenc perfect-timestamp=true ! call.audio_sink_0";
+        " audiotestsrc is-live=true wave=sine freq=" + std::to_string(o.audio_frequency) + " ! " +
+        o.audio_encoder + " ! call.audio_sink_0";
   g_autoptr(GError) error = nullptr;
   pipeline_ = gst_parse_launch(description.c_str(), &error);
   if (!pipeline_ || error)

@@ -22,6 +22,8 @@ struct EndpointOptions {
   std::string video_pattern = "smpte"; // videotestsrc pattern
   int audio_frequency = 440;           // audiotestsrc sine, Hz
   int width = 320, height = 240;
+  std::string video_encoder = "vp8enc deadline=1";
+  std::string audio_encoder = "opusenc perfect-timestamp=true";
   std::string properties; // more webrtccall properties, e.g. "auto-answer=false"
   bool encoded = false;   // decode=false: the appsinks get the encoded media as it is
 };
