@@ -238,6 +238,25 @@ void CallController::on_offer(const Offer &offer) {
                        offer.name.c_str());
     return;
   }
+  // Both called each other at once. Our server relays only the offer it took
+  // (ours gets busy), so theirs wins; the tutorial's relays both, so the
+  // greater name gives way. Either way exactly one side answers.
+  if (state_ == CallState::kCalling && offer.name == remote_ &&
+      (server_protocol_ >= 2 || settings_.user > offer.name)) {
+    GST_INFO_OBJECT(element_, "our call crossed %s's: answering theirs", offer.name.c_str());
+    stop_call_timer();
+    context_.cancel(retry_timer_);
+    retry_timer_ = 0;
+    if (session_) {
+      session_->close(false);
+      session_.reset();
+    }
+    pending_offer_ = offer.offer.sdp;
+    early_candidates_.clear();
+    set_state(CallState::kRinging);
+    answer(); // we wanted this call: no need to ask
+    return;
+  }
   // The caller offers again every second on the tutorial's server.
   if (offer.name == remote_ && (state_ == CallState::kRinging || session_))
     return;

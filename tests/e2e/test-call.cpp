@@ -304,6 +304,19 @@ void test_vp9_and_pcma() {
              "audioconvert ! audioresample ! audio/x-raw,rate=8000,channels=1 ! alawenc");
 }
 
+// Both call each other at once: one call, not two busy signals.
+void test_crossed_calls_become_one() {
+  ServerProcess server = ServerProcess::ours();
+  CallEndpoint alice(side(server, "alice", "bob"));
+  CallEndpoint bob(side(server, "bob", "alice"));
+  alice.play();
+  bob.play();
+  alice.wait_video_frames(10, kSetupMs);
+  bob.wait_video_frames(10, kSetupMs);
+  alice.expect_no_error();
+  bob.expect_no_error();
+}
+
 // --- calls that cannot happen
 
 void test_server_unreachable() {
@@ -704,6 +717,7 @@ int main(int argc, char **argv) {
   g_test_add_func("/call/reject", test_reject);
   g_test_add_func("/call/second-call-in-same-pipeline", test_second_call_in_same_pipeline);
   g_test_add_func("/call/encoded-output", test_encoded_output);
+  g_test_add_func("/call/crossed-calls-become-one", test_crossed_calls_become_one);
   g_test_add_func("/call/codec/vp9-and-pcmu", test_vp9_and_pcmu);
   g_test_add_func("/call/codec/vp9-and-pcma", test_vp9_and_pcma);
   g_test_add_func("/call/error/server-unreachable", test_server_unreachable);
