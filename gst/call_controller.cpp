@@ -52,10 +52,25 @@ void CallController::start() {
     self->reconnecting_ = true;
     GST_ELEMENT_WARNING(self->element_, RESOURCE, READ,
                         ("Lost the signaling server; reconnecting."), ("%s", why.c_str()));
-    if (!self->session_)
-      self->set_state(CallState::kConnecting, "server-lost");
-    else
+    if (self->state_ == CallState::kInCall) {
       self->hooks_.state_changed(self->state_, self->remote_, "server-lost"); // the call goes on
+      return;
+    }
+    // A call not answered yet went with the server: it is placed again once
+    // logged in again. An unanswered incoming call is gone for good.
+    if (self->state_ == CallState::kCalling)
+      self->call_wanted_ = self->remote_;
+    if (self->session_) {
+      self->session_->close(false);
+      self->session_.reset();
+    }
+    self->stop_call_timer();
+    self->context_.cancel(self->retry_timer_);
+    self->retry_timer_ = 0;
+    self->pending_offer_.clear();
+    self->early_candidates_.clear();
+    self->set_state(CallState::kConnecting, "server-lost");
+    self->remote_.clear();
   };
   events.failed = [weak](const std::string &why) {
     auto self = weak.lock();

@@ -621,6 +621,25 @@ void test_server_restarted_mid_call() {
   bob.wait_video_frames(before + 10, kSetupMs);
 }
 
+// The server goes away while alice waits for bob to come online: once it is
+// back, alice's call is placed again and reaches bob.
+void test_server_restarted_while_calling() {
+  auto server = std::make_unique<ServerProcess>(ServerProcess::ours());
+  std::string port = server->url().substr(server->url().rfind(':') + 1);
+  port.pop_back();
+  CallEndpoint alice(side(*server, "alice", "bob"));
+  alice.play();
+  alice.wait_state("calling", kSetupMs);
+  server->stop(SIGKILL, 5000);
+  alice.wait_state_reason("connecting", "server-lost", 5000);
+  server = std::make_unique<ServerProcess>(ServerProcess::ours({"--port", port}));
+  alice.wait_state("calling", 10000);
+  CallEndpoint bob(side(*server, "bob"));
+  bob.play();
+  bob.wait_video_frames(10, kSetupMs);
+  alice.wait_video_frames(10, kSetupMs);
+}
+
 // --- the tutorial's own server.js: no presence, no names on relayed
 // answers and candidates, silent drops, and crashes on some close orders.
 
@@ -736,6 +755,8 @@ int main(int argc, char **argv) {
   g_test_add_func("/call/state/eos-while-ringing", test_eos_while_ringing_declines_and_ends);
   g_test_add_func("/call/state/frozen-peer-ends-the-call", test_frozen_peer_ends_the_call);
   g_test_add_func("/call/state/server-restarted-mid-call", test_server_restarted_mid_call);
+  g_test_add_func("/call/state/server-restarted-while-calling",
+                  test_server_restarted_while_calling);
   g_test_add_func("/call/tutorial-server/caller-hangs-up", test_tutorial_caller_hangs_up);
   g_test_add_func("/call/tutorial-server/callee-hangs-up", test_tutorial_callee_hangs_up);
   g_test_add_func("/call/tutorial-server/caller-first", test_tutorial_caller_first);
