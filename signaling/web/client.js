@@ -364,6 +364,12 @@ function onLeave(message) {
 }
 
 function onError(message) {
+  // Candidates we sent just before a call was refused come back refused too:
+  // that says nothing new, and must not hide the reason the call failed.
+  if (message.code === 'not-in-call') {
+    console.warn('server:', message.message);
+    return;
+  }
   const who = message.name || peer;
   let text = message.message || 'The server refused that.';
   if (message.code === 'unknown-user')
