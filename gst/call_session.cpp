@@ -94,8 +94,6 @@ CallSession::CallSession(GstElement *element, ElementContext &context, CallConfi
 CallSession::~CallSession() {
   close(false);
   remove_outputs();
-  if (remote_sdp_)
-    gst_sdp_message_free(remote_sdp_);
 }
 
 bool CallSession::start() {
@@ -368,9 +366,9 @@ void CallSession::set_remote(GstWebRTCSDPType type, const std::string &sdp,
     fail("negotiation-failed", "The peer's session description is not valid SDP.");
     return;
   }
-  if (remote_sdp_)
-    gst_sdp_message_free(remote_sdp_);
-  gst_sdp_message_copy(message, &remote_sdp_);
+  GstSDPMessage *copy = nullptr;
+  gst_sdp_message_copy(message, &copy);
+  remote_sdp_.reset(copy);
   GstWebRTCSessionDescription *description = gst_webrtc_session_description_new(type, message);
   GstPromise *promise =
       make_promise([then = std::move(then)](CallSession &self, const GstStructure *reply) {
@@ -503,9 +501,9 @@ int CallSession::mline_for(const protocol::IceCandidate &candidate) const {
   if (candidate.sdp_mline_index)
     return *candidate.sdp_mline_index;
   if (candidate.sdp_mid && remote_sdp_) {
-    for (guint i = 0; i < gst_sdp_message_medias_len(remote_sdp_); i++) {
+    for (guint i = 0; i < gst_sdp_message_medias_len(remote_sdp_.get()); i++) {
       const char *mid =
-          gst_sdp_media_get_attribute_val(gst_sdp_message_get_media(remote_sdp_, i), "mid");
+          gst_sdp_media_get_attribute_val(gst_sdp_message_get_media(remote_sdp_.get(), i), "mid");
       if (mid && *candidate.sdp_mid == mid)
         return int(i);
     }

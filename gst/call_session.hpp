@@ -124,7 +124,8 @@ private:
   std::vector<Sender> senders_;
   std::mutex outputs_lock_; // outputs are added on streaming threads
   std::vector<Output> outputs_;
-  GstSDPMessage *remote_sdp_ = nullptr; // owned
+  std::unique_ptr<GstSDPMessage, decltype(&gst_sdp_message_free)> remote_sdp_{nullptr,
+                                                                              gst_sdp_message_free};
   std::vector<std::string> local_mids_; // m-line index -> mid, for our candidates
   std::vector<protocol::IceCandidate> pending_candidates_; // until the remote description is set
   std::vector<GstPromise *> pending_promises_;             // holds refs; interrupted on close

@@ -28,29 +28,24 @@ SignalingClient::SignalingClient(GstElement *element, ElementContext &context, s
 SignalingClient::~SignalingClient() {
   context_.cancel(retry_source_);
   context_.cancel(close_timeout_);
-  if (cancellable_) {
-    g_cancellable_cancel(cancellable_);
-    g_object_unref(cancellable_);
-  }
+  if (cancellable_)
+    g_cancellable_cancel(cancellable_.get());
   if (socket_) {
-    g_signal_handlers_disconnect_by_data(socket_, this);
-    if (soup_websocket_connection_get_state(socket_) == SOUP_WEBSOCKET_STATE_OPEN)
-      soup_websocket_connection_close(socket_, SOUP_WEBSOCKET_CLOSE_GOING_AWAY, nullptr);
-    g_object_unref(socket_);
+    g_signal_handlers_disconnect_by_data(socket_.get(), this);
+    if (soup_websocket_connection_get_state(socket_.get()) == SOUP_WEBSOCKET_STATE_OPEN)
+      soup_websocket_connection_close(socket_.get(), SOUP_WEBSOCKET_CLOSE_GOING_AWAY, nullptr);
   }
-  if (session_)
-    g_object_unref(session_);
 }
 
 void SignalingClient::start() {
   // Made here, on the signaling thread: a SoupSession belongs to the
   // thread-default context it was created in.
-  session_ = soup_session_new_with_options("timeout", 10u, "idle-timeout", 0u, nullptr);
+  session_ = adopt(soup_session_new_with_options("timeout", 10u, "idle-timeout", 0u, nullptr));
   connect();
 }
 
 bool SignalingClient::is_open() const {
-  return socket_ && soup_websocket_connection_get_state(socket_) == SOUP_WEBSOCKET_STATE_OPEN;
+  return socket_ && soup_websocket_connection_get_state(socket_.get()) == SOUP_WEBSOCKET_STATE_OPEN;
 }
 
 void SignalingClient::connect() {
@@ -62,11 +57,9 @@ void SignalingClient::connect() {
     return;
   }
   GST_DEBUG_OBJECT(element_, "connecting to %s", url_.c_str());
-  if (cancellable_)
-    g_object_unref(cancellable_);
-  cancellable_ = g_cancellable_new();
+  cancellable_ = adopt(g_cancellable_new());
   soup_session_websocket_connect_async(
-      session_, message, nullptr, nullptr, G_PRIORITY_DEFAULT, cancellable_,
+      session_.get(), message, nullptr, nullptr, G_PRIORITY_DEFAULT, cancellable_.get(),
       +[](GObject *source, GAsyncResult *result, gpointer data) {
         std::unique_ptr<Weak> weak(static_cast<Weak *>(data));
         g_autoptr(GError) error = nullptr;
@@ -86,15 +79,15 @@ void SignalingClient::connect() {
 }
 
 void SignalingClient::on_connected(SoupWebsocketConnection *socket) {
-  socket_ = socket; // takes the reference
+  socket_ = adopt(socket); // transfer full from connect_finish
   attempt_ = 0;
   retry_deadline_us_ = 0;
   GST_INFO_OBJECT(element_, "connected to %s", url_.c_str());
   // Our server's message cap applies to us too; a browser offer is ~8 KiB.
-  soup_websocket_connection_set_max_incoming_payload_size(socket_, 1024 * 1024);
-  soup_websocket_connection_set_keepalive_interval(socket_, 10);
+  soup_websocket_connection_set_max_incoming_payload_size(socket_.get(), 1024 * 1024);
+  soup_websocket_connection_set_keepalive_interval(socket_.get(), 10);
   g_signal_connect(
-      socket_, "message",
+      socket_.get(), "message",
       G_CALLBACK(+[](SoupWebsocketConnection *, gint type, GBytes *bytes, gpointer data) {
         auto *self = static_cast<SignalingClient *>(data);
         if (type != SOUP_WEBSOCKET_DATA_TEXT)
@@ -113,7 +106,8 @@ void SignalingClient::on_connected(SoupWebsocketConnection *socket) {
                              error->message.c_str());
       }),
       this);
-  g_signal_connect(socket_, "closed", G_CALLBACK(+[](SoupWebsocketConnection *, gpointer data) {
+  g_signal_connect(socket_.get(), "closed",
+                   G_CALLBACK(+[](SoupWebsocketConnection *, gpointer data) {
                      static_cast<SignalingClient *>(data)->on_closed();
                    }),
                    this);
@@ -146,9 +140,8 @@ void SignalingClient::on_connect_failed(const std::string &why) {
 void SignalingClient::on_closed() {
   bool was_closing = closing_;
   if (socket_) {
-    g_signal_handlers_disconnect_by_data(socket_, this);
-    g_object_unref(socket_);
-    socket_ = nullptr;
+    g_signal_handlers_disconnect_by_data(socket_.get(), this);
+    socket_.reset();
   }
   if (was_closing) {
     context_.cancel(close_timeout_);
@@ -171,7 +164,7 @@ void SignalingClient::send(const protocol::ClientMessage &message) {
   }
   std::string text = protocol::serialize(message);
   GST_LOG_OBJECT(element_, "send %s", text.c_str());
-  soup_websocket_connection_send_text(socket_, text.c_str());
+  soup_websocket_connection_send_text(socket_.get(), text.c_str());
 }
 
 void SignalingClient::close(std::function<void()> done) {
@@ -179,7 +172,7 @@ void SignalingClient::close(std::function<void()> done) {
   context_.cancel(retry_source_);
   retry_source_ = 0;
   if (cancellable_)
-    g_cancellable_cancel(cancellable_);
+    g_cancellable_cancel(cancellable_.get());
   if (!is_open()) {
     if (done)
       done();
@@ -187,7 +180,7 @@ void SignalingClient::close(std::function<void()> done) {
   }
   close_done_ = std::move(done);
   // libsoup sends what is queued, then the close frame; the server answers.
-  soup_websocket_connection_close(socket_, SOUP_WEBSOCKET_CLOSE_NORMAL, nullptr);
+  soup_websocket_connection_close(socket_.get(), SOUP_WEBSOCKET_CLOSE_NORMAL, nullptr);
   close_timeout_ = context_.schedule(1000, false, [weak = weak_from_this()] {
     auto self = weak.lock();
     if (!self)

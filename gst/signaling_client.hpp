@@ -3,6 +3,7 @@
 // arrives, and notices a lost server. Lives on the element's signaling thread.
 #pragma once
 
+#include "common/gobject_ptr.hpp"
 #include "element_context.hpp"
 #include "protocol/messages.hpp"
 
@@ -49,10 +50,10 @@ private:
   std::string url_;
   unsigned reconnect_timeout_s_;
   Events events_;
-  SoupSession *session_ = nullptr;            // owned
-  GCancellable *cancellable_ = nullptr;       // owned; cancels a pending connect
-  SoupWebsocketConnection *socket_ = nullptr; // owned
-  gint64 retry_deadline_us_ = 0;              // when retrying stops; 0 when not retrying
+  GObjectPtr<SoupSession> session_;
+  GObjectPtr<GCancellable> cancellable_; // cancels a pending connect
+  GObjectPtr<SoupWebsocketConnection> socket_;
+  gint64 retry_deadline_us_ = 0; // when retrying stops; 0 when not retrying
   unsigned attempt_ = 0;
   guint retry_source_ = 0;
   bool closing_ = false;

@@ -46,8 +46,8 @@ SinkInput::SinkInput(GstBin *bin, MediaKind kind, GstPadTemplate *templ, const s
   gst_bin_add(bin_, queue_);
   g_autoptr(GstPad) target = gst_element_get_static_pad(queue_, "sink");
   ghost_ = gst_ghost_pad_new_from_template(name.c_str(), target, templ);
-  queue_src_ = gst_element_get_static_pad(queue_, "src");
-  gst_pad_add_probe(queue_src_,
+  queue_src_ = adopt(gst_element_get_static_pad(queue_, "src"));
+  gst_pad_add_probe(queue_src_.get(),
                     GstPadProbeType(GST_PAD_PROBE_TYPE_BUFFER | GST_PAD_PROBE_TYPE_BUFFER_LIST |
                                     GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM),
                     gate, this, nullptr);
@@ -56,7 +56,6 @@ SinkInput::SinkInput(GstBin *bin, MediaKind kind, GstPadTemplate *templ, const s
 
 SinkInput::~SinkInput() {
   disconnect();
-  gst_object_unref(queue_src_);
   remove_element(bin_, queue_);
 }
 
@@ -116,7 +115,7 @@ const Codec *SinkInput::codec() {
 }
 
 void SinkInput::connect(GstPad *payloader_sink) {
-  if (gst_pad_link(queue_src_, payloader_sink) != GST_PAD_LINK_OK)
+  if (gst_pad_link(queue_src_.get(), payloader_sink) != GST_PAD_LINK_OK)
     GST_WARNING_OBJECT(bin_, "%s: cannot link to the payloader", name_.c_str());
 }
 
@@ -125,13 +124,13 @@ void SinkInput::open() {
   // The receiver can show nothing until a keyframe: ask the encoder for one
   // now rather than wait for its next scheduled keyframe or the peer's PLI.
   if (kind_ == MediaKind::kVideo)
-    gst_pad_send_event(queue_src_,
+    gst_pad_send_event(queue_src_.get(),
                        gst_video_event_new_upstream_force_key_unit(GST_CLOCK_TIME_NONE, TRUE, 0));
 }
 
 void SinkInput::disconnect() {
   open_ = false;
-  g_autoptr(GstPad) peer = gst_pad_get_peer(queue_src_);
+  g_autoptr(GstPad) peer = gst_pad_get_peer(queue_src_.get());
   if (!peer)
     return;
   // Unlink only between buffers: a buffer caught half-way into a payloader
@@ -139,15 +138,15 @@ void SinkInput::disconnect() {
   // good. The probe may run on the queue's thread after a timeout here, so
   // the state it signals is shared.
   auto state = std::make_shared<IdleUnlink>();
-  gulong probe = gst_pad_add_probe(queue_src_, GST_PAD_PROBE_TYPE_IDLE, unlink_when_idle,
+  gulong probe = gst_pad_add_probe(queue_src_.get(), GST_PAD_PROBE_TYPE_IDLE, unlink_when_idle,
                                    new std::shared_ptr<IdleUnlink>(state), free_idle_unlink);
   std::unique_lock<std::mutex> guard(state->lock);
   if (state->cond.wait_for(guard, std::chrono::seconds(2), [&] { return state->done; }))
     return;
   guard.unlock();
   GST_WARNING_OBJECT(bin_, "%s: the queue stayed busy for 2 s; unlinking anyway", name_.c_str());
-  gst_pad_remove_probe(queue_src_, probe);
-  gst_pad_unlink(queue_src_, peer);
+  gst_pad_remove_probe(queue_src_.get(), probe);
+  gst_pad_unlink(queue_src_.get(), peer);
 }
 
 } // namespace webrtccall

@@ -6,6 +6,7 @@
 #pragma once
 
 #include "codecs.hpp"
+#include "common/gobject_ptr.hpp"
 
 #include <gst/gst.h>
 
@@ -54,7 +55,7 @@ private:
   std::string name_;
   GstElement *queue_; // owned by the bin
   GstPad *ghost_;     // owned by the element once added
-  GstPad *queue_src_; // holds ref
+  GObjectPtr<GstPad> queue_src_;
   std::atomic<bool> open_{false};
   std::atomic<bool> eos_{false};
   std::mutex lock_; // guards codec_ and on_eos_
