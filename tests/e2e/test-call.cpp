@@ -17,6 +17,13 @@ namespace {
 
 constexpr int kSetupMs = 15000; // a call's set-up, generous for a loaded CI machine
 
+// Compares a returned std::string: g_assert_cmpstr on .c_str() of a
+// temporary reads freed memory (AddressSanitizer says so).
+void expect_eq(const std::string &got, const char *want) {
+  if (got != want)
+    g_error("expected \"%s\", got \"%s\"", want, got.c_str());
+}
+
 EndpointOptions side(const ServerProcess &server, const char *user, const char *peer = "") {
   EndpointOptions o;
   o.server = server.url();
@@ -90,8 +97,8 @@ void test_video_and_audio_both_ways() {
 
   // alice hangs up: both end, and both pipelines reach EOS.
   g_signal_emit_by_name(alice.call(), "hangup");
-  g_assert_cmpstr(alice.wait_state("ended", 5000).c_str(), ==, "hangup");
-  g_assert_cmpstr(bob.wait_state("ended", 5000).c_str(), ==, "remote-hangup");
+  expect_eq(alice.wait_state("ended", 5000), "hangup");
+  expect_eq(bob.wait_state("ended", 5000), "remote-hangup");
   alice.wait_eos(5000);
   bob.wait_eos(5000);
 }
@@ -106,7 +113,7 @@ void test_callee_hangs_up() {
   bob.wait_video_frames(10, kSetupMs);
   alice.wait_video_frames(10, kSetupMs);
   g_signal_emit_by_name(bob.call(), "hangup");
-  g_assert_cmpstr(alice.wait_state("ended", 5000).c_str(), ==, "remote-hangup");
+  expect_eq(alice.wait_state("ended", 5000), "remote-hangup");
   alice.wait_eos(5000);
   bob.wait_eos(5000);
   g_assert_true(alice.video.eos && alice.audio.eos);
@@ -219,7 +226,7 @@ void test_reject() {
   std::string message = alice.wait_error(5000, &reason);
   g_assert_cmpstr(reason.c_str(), ==, "declined");
   g_assert_true(message.find("bob declined") != std::string::npos);
-  g_assert_cmpstr(bob.wait_state("logged-in", 5000).c_str(), ==, "rejected");
+  expect_eq(bob.wait_state("logged-in", 5000), "rejected");
 }
 
 // Without end-on-hangup the element stays logged in and takes the next call.
@@ -237,7 +244,7 @@ void test_second_call_in_same_pipeline() {
     bob.wait_video_frames(before + 10, kSetupMs);
     alice.wait_video_frames(10, kSetupMs);
     g_signal_emit_by_name(alice.call(), "hangup");
-    g_assert_cmpstr(bob.wait_state("logged-in", 5000).c_str(), ==, "remote-hangup");
+    expect_eq(bob.wait_state("logged-in", 5000), "remote-hangup");
     g_assert_cmpuint(bob.calls_seen, ==, unsigned(call));
   }
   bob.expect_no_error();
@@ -393,7 +400,7 @@ void test_no_answer() {
   g_assert_cmpstr(reason.c_str(), ==, "no-answer");
   g_assert_true(message.find("bob did not answer within 2 s") == 0);
   // bob hears the caller give up.
-  g_assert_cmpstr(bob.wait_state("logged-in", 5000).c_str(), ==, "cancelled");
+  expect_eq(bob.wait_state("logged-in", 5000), "cancelled");
 }
 
 // A caller (a scripted peer) offers only H.264 video; bob sends VP8.
@@ -580,7 +587,7 @@ void test_frozen_peer_ends_the_call() {
   bob.wait_video_frames(10, kSetupMs);
   g_subprocess_send_signal(alice, SIGSTOP);
   gint64 frozen = g_get_monotonic_time();
-  g_assert_cmpstr(bob.wait_state("ended", 10000).c_str(), ==, "media-timeout");
+  expect_eq(bob.wait_state("ended", 10000), "media-timeout");
   gint64 waited_ms = (g_get_monotonic_time() - frozen) / 1000;
   g_assert_cmpint(waited_ms, >=, 2500);
   g_assert_cmpint(waited_ms, <=, 5000); // media-timeout + 2 s
@@ -681,7 +688,7 @@ void tutorial_call(bool caller_hangs_up, bool callee_first) {
     CallEndpoint &hanger = caller_hangs_up ? *alice : *bob;
     CallEndpoint &other = caller_hangs_up ? *bob : *alice;
     g_signal_emit_by_name(hanger.call(), "hangup");
-    g_assert_cmpstr(other.wait_state("ended", 5000).c_str(), ==, "remote-hangup");
+    expect_eq(other.wait_state("ended", 5000), "remote-hangup");
     other.wait_eos(5000);
     // The order that kills the tutorial's server when a client is careless:
     // the side that did not hang up closes first.
