@@ -273,24 +273,32 @@ void CallSession::add_missing_receivers() {
   }
 }
 
-void CallSession::offer() {
-  if (closed_)
-    return;
-  // Every sink pad must say what it carries before the offer can.
+// True when every sink pad's codec is known. Otherwise `retry` runs again
+// shortly, until the caps come or a few seconds have passed.
+bool CallSession::codecs_known(std::function<void(CallSession &)> retry) {
   for (SinkInput *input : inputs_) {
     if (input->codec())
       continue;
     if (++codec_waits_ > kCodecWaits) {
       fail("no-codec", "Nothing said what " + input->name() +
                            " carries: link an encoder (e.g. vp8enc, opusenc) to it.");
-      return;
+      return false;
     }
-    context_.schedule(kCodecWaitMs, false, [weak = weak_from_this()] {
+    context_.schedule(kCodecWaitMs, false, [weak = weak_from_this(), retry] {
       if (auto self = weak.lock())
-        self->offer();
+        retry(*self);
     });
-    return;
+    return false;
   }
+  return true;
+}
+
+void CallSession::offer() {
+  if (closed_)
+    return;
+  // Every sink pad must say what it carries before the offer can.
+  if (!codecs_known([](CallSession &self) { self.offer(); }))
+    return;
   // Video first, then audio, each in request order: one m-line per sink pad.
   for (MediaKind kind : {MediaKind::kVideo, MediaKind::kAudio}) {
     for (SinkInput *input : inputs_) {
@@ -398,20 +406,8 @@ void CallSession::accept_offer(const std::string &sdp) {
   }
   std::unique_ptr<GstSDPMessage, decltype(&gst_sdp_message_free)> offer(parsed,
                                                                         gst_sdp_message_free);
-  for (SinkInput *input : inputs_) {
-    if (input->codec())
-      continue;
-    if (++codec_waits_ > kCodecWaits) {
-      fail("no-codec", "Nothing said what " + input->name() +
-                           " carries: link an encoder (e.g. vp8enc, opusenc) to it.");
-      return;
-    }
-    context_.schedule(kCodecWaitMs, false, [weak = weak_from_this(), sdp] {
-      if (auto self = weak.lock())
-        self->accept_offer(sdp);
-    });
+  if (!codecs_known([sdp](CallSession &self) { self.accept_offer(sdp); }))
     return;
-  }
 
   // Senders in the offer's m-line order, each with the offer's payload type
   // for our codec: webrtcbin 1.22 accepts an m-line only when they match.

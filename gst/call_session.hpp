@@ -103,6 +103,7 @@ private:
   void add_receiver(MediaKind kind, GstCaps *caps);
   void add_missing_receivers();
   void create_description(const char *type);
+  bool codecs_known(std::function<void(CallSession &)> retry);
   void send_local_description(const char *type, GstWebRTCSessionDescription *description);
   void set_remote(GstWebRTCSDPType type, const std::string &sdp,
                   std::function<void(CallSession &)> then);

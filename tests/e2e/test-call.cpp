@@ -44,6 +44,30 @@ void assert_audio_tone(CallEndpoint &endpoint, double expected_hz, const char *w
     g_error("%s hears %.1f Hz, expected %.0f Hz", who, hz, expected_hz);
 }
 
+// alice sends SMPTE bars and 440 Hz, bob blue and 880 Hz: each must see and
+// hear the other's, at the size sent.
+void assert_both_ways(CallEndpoint &alice, CallEndpoint &bob) {
+  bob.wait_video_frames(30, kSetupMs);
+  alice.wait_video_frames(30, kSetupMs);
+  {
+    std::lock_guard<std::mutex> guard(bob.video.lock);
+    g_assert_cmpint(bob.video.width, ==, 320);
+    g_assert_cmpint(bob.video.height, ==, 240);
+    std::string why;
+    if (!looks_like_smpte(bob.video.last_rgb, bob.video.width, bob.video.height, why))
+      g_error("bob does not see alice's SMPTE bars: %s", why.c_str());
+  }
+  {
+    std::lock_guard<std::mutex> guard(alice.video.lock);
+    double r, g, b;
+    mean_colour(alice.video.last_rgb, r, g, b);
+    if (!(b > 200 && r < 40 && g < 40))
+      g_error("alice does not see bob's blue: mean colour %.0f,%.0f,%.0f", r, g, b);
+  }
+  assert_audio_tone(bob, 440, "bob");
+  assert_audio_tone(alice, 880, "alice");
+}
+
 void test_video_and_audio_both_ways() {
   ServerProcess server = ServerProcess::ours();
   EndpointOptions a = side(server, "alice", "bob");
@@ -60,25 +84,7 @@ void test_video_and_audio_both_ways() {
   alice.wait_state("in-call", kSetupMs);
   bob.wait_state("in-call", kSetupMs);
 
-  bob.wait_video_frames(30, kSetupMs);
-  alice.wait_video_frames(30, kSetupMs);
-  {
-    std::lock_guard<std::mutex> guard(bob.video.lock);
-    g_assert_cmpint(bob.video.width, ==, 320);
-    g_assert_cmpint(bob.video.height, ==, 240);
-    std::string why;
-    if (!looks_like_smpte(bob.video.last_rgb, bob.video.width, bob.video.height, why))
-      g_error("bob does not see alice's SMPTE bars: %s", why.c_str());
-  }
-  {
-    std::lock_guard<std::mutex> guard(alice.video.lock);
-    double r, g, b_;
-    mean_colour(alice.video.last_rgb, r, g, b_);
-    if (!(b_ > 200 && r < 40 && g < 40))
-      g_error("alice does not see bob's blue: mean colour %.0f,%.0f,%.0f", r, g, b_);
-  }
-  assert_audio_tone(bob, 440, "bob");
-  assert_audio_tone(alice, 880, "alice");
+  assert_both_ways(alice, bob);
 
   GstStructure *stats = alice.wait_stats(5000);
   guint64 rx = 0, tx = 0;
@@ -282,23 +288,7 @@ void codec_call(const char *video_encoder, const char *audio_encoder) {
   bob.wait_state("logged-in", kSetupMs);
   CallEndpoint alice(a);
   alice.play();
-  bob.wait_video_frames(30, kSetupMs);
-  alice.wait_video_frames(30, kSetupMs);
-  {
-    std::lock_guard<std::mutex> guard(bob.video.lock);
-    std::string why;
-    if (!looks_like_smpte(bob.video.last_rgb, bob.video.width, bob.video.height, why))
-      g_error("bob does not see alice's SMPTE bars: %s", why.c_str());
-  }
-  {
-    std::lock_guard<std::mutex> guard(alice.video.lock);
-    double r, g, b_;
-    mean_colour(alice.video.last_rgb, r, g, b_);
-    if (!(b_ > 200 && r < 40 && g < 40))
-      g_error("alice does not see bob's blue: mean colour %.0f,%.0f,%.0f", r, g, b_);
-  }
-  assert_audio_tone(bob, 440, "bob");
-  assert_audio_tone(alice, 880, "alice");
+  assert_both_ways(alice, bob);
 }
 
 void test_vp9_and_pcmu() {
