@@ -339,4 +339,12 @@ std::string candidate_json(const std::string &to, int index) {
          "\",\"sdpMLineIndex\":" + std::to_string(index) + "}}";
 }
 
+void establish(WsClient &caller, const std::string &callee_name, WsClient &callee,
+               const std::string &caller_name) {
+  caller.send_text(offer_json(callee_name));
+  callee.expect_type("offer");
+  callee.send_text(answer_json(caller_name));
+  caller.expect_type("answer");
+}
+
 } // namespace webrtccall::test

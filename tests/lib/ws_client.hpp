@@ -116,4 +116,8 @@ std::string offer_json(const std::string &to, const std::string &sdp = "v=0\r\n"
 std::string answer_json(const std::string &to, const std::string &sdp = "v=0\r\n");
 std::string candidate_json(const std::string &to, int index = 0);
 
+// caller offers to callee, callee answers: the call is established.
+void establish(WsClient &caller, const std::string &callee_name, WsClient &callee,
+               const std::string &caller_name);
+
 } // namespace webrtccall::test

@@ -20,10 +20,7 @@ void assert_calls_still_work(ServerProcess &server) {
   WsClient alice(server.url()), bob(server.url());
   alice.login("alice-" + suffix);
   bob.login("bob-" + suffix);
-  alice.send_text(offer_json("bob-" + suffix));
-  bob.expect_type("offer");
-  bob.send_text(answer_json("alice-" + suffix));
-  alice.expect_type("answer");
+  establish(alice, "bob-" + suffix, bob, "alice-" + suffix);
 }
 
 bool log_contains(ServerProcess &server, const char *text) {

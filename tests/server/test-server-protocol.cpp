@@ -27,14 +27,6 @@ void expect_error(WsClient &client, const char *code) {
   g_assert_cmpstr(error.str("message"), !=, "");
 }
 
-void establish(WsClient &caller, const char *callee_name, WsClient &callee,
-               const char *caller_name) {
-  caller.send_text(offer_json(callee_name));
-  callee.expect_type("offer");
-  callee.send_text(answer_json(caller_name));
-  caller.expect_type("answer");
-}
-
 void test_leave_to_absent_user_is_refused() {
   ServerProcess server = ServerProcess::ours();
   WsClient alice(server.url());
