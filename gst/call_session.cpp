@@ -1,7 +1,9 @@
 #include "call_session.hpp"
 
 #include "debug.hpp"
+#include "h264_profile.hpp"
 #include "remove_element.hpp"
+#include "sdp_rejection.hpp"
 
 #include <gst/webrtc/webrtc.h>
 
@@ -78,6 +80,75 @@ std::string codec_names(const GstSDPMedia *media) {
     names += name;
   }
   return names.empty() ? "none" : names;
+}
+
+// Whether `media` has the attribute `key`, with or without a value.
+bool has_attribute(const GstSDPMedia *media, const char *key) {
+  for (guint i = 0; i < gst_sdp_media_attributes_len(media); i++)
+    if (g_strcmp0(gst_sdp_media_get_attribute(media, i)->key, key) == 0)
+      return true;
+  return false;
+}
+
+// Payloader settings browsers need, by property so that one place serves
+// every codec.
+void configure_payloader(GstElement *payloader, int pt) {
+  g_object_set(payloader, "pt", guint(pt), "mtu", guint(1200), nullptr);
+  auto has = [payloader](const char *name) {
+    return g_object_class_find_property(G_OBJECT_GET_CLASS(payloader), name) != nullptr;
+  };
+  // Chrome stutters on VP8 without a 15-bit picture id.
+  if (has("picture-id-mode"))
+    gst_util_set_object_arg(G_OBJECT(payloader), "picture-id-mode", "15-bit");
+  // H.264: SPS and PPS before every keyframe, so a receiver that joins or
+  // loses packets can decode from the next one; no waiting to aggregate.
+  if (has("config-interval"))
+    g_object_set(payloader, "config-interval", -1, nullptr);
+  if (has("aggregate-mode"))
+    gst_util_set_object_arg(G_OBJECT(payloader), "aggregate-mode", "zero-latency");
+}
+
+// The RTP caps `input` is offered with: the codec's own, and for H.264 the
+// profile the pad really carries, since browsers match H.264 by profile.
+GstCaps *sender_caps(SinkInput &input, const Codec &codec, int pt) {
+  GstCaps *caps = rtp_caps_for(codec, pt);
+  if (std::strcmp(codec.encoding_name, "H264") == 0) {
+    g_autoptr(GstCaps) media = input.caps();
+    std::string profile = h264::of_stream(media).to_string();
+    gst_caps_set_simple(caps, "profile-level-id", G_TYPE_STRING, profile.c_str(), nullptr);
+  }
+  return caps;
+}
+
+// Whether `input` can be sent as the offered payload type: the same codec,
+// and for H.264 packetization mode 1 (all rtph264pay sends) and a profile
+// whose decoder takes our stream.
+bool can_send_as(SinkInput &input, const OfferedCodec &offered, bool exact_profile) {
+  if (offered.codec != input.codec())
+    return false;
+  if (std::strcmp(offered.codec->encoding_name, "H264") != 0)
+    return true;
+  const GstStructure *s = gst_caps_get_structure(offered.caps, 0);
+  if (g_strcmp0(gst_structure_get_string(s, "packetization-mode"), "1") != 0)
+    return false;
+  // No profile-level-id means Constrained Baseline to browsers (and our default).
+  auto theirs = h264::parse(gst_structure_get_string(s, "profile-level-id"));
+  if (gst_structure_has_field(s, "profile-level-id") && !theirs)
+    return false;
+  g_autoptr(GstCaps) media = input.caps();
+  h264::ProfileLevelId ours = h264::of_stream(media);
+  h264::ProfileLevelId offered_id = theirs.value_or(h264::ProfileLevelId{});
+  return exact_profile ? offered_id.profile() == ours.profile() : h264::decodes(offered_id, ours);
+}
+
+// The offered payload type to send `input` as: the first with our exact
+// H.264 profile, else the first whose decoder takes our stream.
+const OfferedCodec *pick_offered(SinkInput &input, const std::vector<OfferedCodec> &offered) {
+  for (bool exact : {true, false})
+    for (const auto &candidate : offered)
+      if (can_send_as(input, candidate, exact))
+        return &candidate;
+  return nullptr;
 }
 
 } // namespace
@@ -213,17 +284,38 @@ void CallSession::add_sender(SinkInput *input, const Codec &codec, int pt, GstCa
                                " element is missing. Install GStreamer's good plugins.");
     return;
   }
-  g_object_set(payloader, "pt", guint(pt), "mtu", guint(1200), nullptr);
-  // Chrome stutters on VP8 without a 15-bit picture id.
-  if (g_object_class_find_property(G_OBJECT_GET_CLASS(payloader), "picture-id-mode"))
-    gst_util_set_object_arg(G_OBJECT(payloader), "picture-id-mode", "15-bit");
-  gst_bin_add(GST_BIN(element_), payloader);
-  gst_element_sync_state_with_parent(payloader);
+  configure_payloader(payloader, pt);
+  Sender sender{input, {payloader}};
+  // rtph264pay states the profile-level-id of the stream's SPS, which can
+  // differ from the negotiated one in bytes that do not matter (x264enc's
+  // Constrained Baseline is 42c0.., the SDP's 42e0..); webrtcbin's pad takes
+  // only the negotiated caps, so they are pinned after the payloader.
+  const GstStructure *negotiated = gst_caps_get_structure(caps, 0);
+  if (const char *profile = gst_structure_get_string(negotiated, "profile-level-id")) {
+    GstElement *pin = gst_element_factory_make("capssetter", nullptr);
+    if (!pin) {
+      gst_object_unref(gst_object_ref_sink(payloader));
+      fail("missing-plugin",
+           "The capssetter element is missing. Install GStreamer's good plugins.");
+      return;
+    }
+    g_autoptr(GstCaps) pinned = gst_caps_new_simple("application/x-rtp", "profile-level-id",
+                                                    G_TYPE_STRING, profile, nullptr);
+    g_object_set(pin, "caps", pinned, nullptr);
+    sender.elements.push_back(pin);
+  }
+  for (GstElement *element : sender.elements) {
+    gst_bin_add(GST_BIN(element_), element);
+    gst_element_sync_state_with_parent(element);
+  }
+  for (size_t i = 1; i < sender.elements.size(); i++)
+    gst_element_link(sender.elements[i - 1], sender.elements[i]);
 
   GstPadTemplate *templ = gst_element_get_pad_template(webrtc_, "sink_%u");
   GstPad *sink = gst_element_request_pad(webrtc_, templ, nullptr, caps);
   if (!sink) {
-    remove_element(GST_BIN(element_), payloader);
+    for (GstElement *element : sender.elements)
+      remove_element(GST_BIN(element_), element);
     fail("missing-plugin", "webrtcbin cannot send media: its nice, dtls or srtp elements are "
                            "missing. Install gstreamer1.0-nice and GStreamer's bad plugins.");
     return;
@@ -235,14 +327,14 @@ void CallSession::add_sender(SinkInput *input, const Codec &codec, int pt, GstCa
                  "codec-preferences", caps, nullptr);
     gst_object_unref(transceiver);
   }
-  g_autoptr(GstPad) payloader_src = gst_element_get_static_pad(payloader, "src");
+  g_autoptr(GstPad) payloader_src = gst_element_get_static_pad(sender.elements.back(), "src");
   if (gst_pad_link(payloader_src, sink) != GST_PAD_LINK_OK)
     GST_WARNING_OBJECT(element_, "cannot link %s to webrtcbin", codec.payloader);
   gst_object_unref(sink); // webrtcbin keeps its request pad
 
   g_autoptr(GstPad) payloader_sink = gst_element_get_static_pad(payloader, "sink");
   input->connect(payloader_sink);
-  senders_.push_back({input, payloader});
+  senders_.push_back(std::move(sender));
   GST_INFO_OBJECT(element_, "%s sends %s with payload type %d", input->name().c_str(),
                   codec.encoding_name, pt);
 }
@@ -266,7 +358,7 @@ void CallSession::add_missing_receivers() {
       continue;
     GstCaps *caps = gst_caps_new_empty();
     for (const auto &codec : all_codecs())
-      if (codec.kind == kind)
+      if (codec.kind == kind && can_receive(codec, config_.decode))
         gst_caps_append(caps, rtp_caps_for(codec, codec.default_payload_type));
     add_receiver(kind, caps);
     gst_caps_unref(caps);
@@ -305,7 +397,7 @@ void CallSession::offer() {
       if (input->kind() != kind)
         continue;
       const Codec &codec = *input->codec();
-      g_autoptr(GstCaps) caps = rtp_caps_for(codec, codec.default_payload_type);
+      g_autoptr(GstCaps) caps = sender_caps(*input, codec, codec.default_payload_type);
       add_sender(input, codec, codec.default_payload_type, caps);
     }
   }
@@ -333,6 +425,8 @@ void CallSession::create_description(const char *type) {
                 error);
       return;
     }
+    if (kind == "answer" && self.remote_sdp_)
+      reject_mlines(description->sdp, self.remote_sdp_.get(), self.rejected_mlines_);
     self.send_local_description(kind.c_str(), description);
     gst_webrtc_session_description_free(description);
   });
@@ -411,26 +505,30 @@ void CallSession::accept_offer(const std::string &sdp) {
 
   // Senders in the offer's m-line order, each with the offer's payload type
   // for our codec: webrtcbin 1.22 accepts an m-line only when they match.
+  // The rest is received if we can, or rejected: data channels, and media
+  // with no codec we can play.
   std::vector<SinkInput *> unused = inputs_;
+  rejected_mlines_.clear();
   for (guint i = 0; i < gst_sdp_message_medias_len(offer.get()); i++) {
     const GstSDPMedia *media = gst_sdp_message_get_media(offer.get(), i);
     MediaKind kind;
-    if (!media_kind_of(media, kind))
+    // Port 0 is an m-line the offerer turned off, unless it is bundle-only
+    // (it then rides on the bundled transport, as webrtcbin offers audio).
+    bool turned_off = gst_sdp_media_get_port(media) == 0 && !has_attribute(media, "bundle-only");
+    if (!media_kind_of(media, kind) || turned_off) {
+      rejected_mlines_.push_back(i);
       continue;
+    }
     std::vector<OfferedCodec> offered = offered_codecs(media);
     SinkInput *chosen = nullptr;
     const OfferedCodec *match = nullptr;
     for (SinkInput *input : unused) {
       if (input->kind() != kind)
         continue;
-      for (const auto &candidate : offered)
-        if (candidate.codec == input->codec()) {
-          chosen = input;
-          match = &candidate;
-          break;
-        }
-      if (chosen)
+      if ((match = pick_offered(*input, offered))) {
+        chosen = input;
         break;
+      }
     }
     if (chosen) {
       add_sender(chosen, *match->codec, match->payload_type, match->caps);
@@ -438,9 +536,15 @@ void CallSession::accept_offer(const std::string &sdp) {
     } else {
       GstCaps *caps = gst_caps_new_empty();
       for (const auto &candidate : offered)
-        gst_caps_append(caps, gst_caps_copy(candidate.caps));
-      if (!gst_caps_is_empty(caps))
+        if (can_receive(*candidate.codec, config_.decode))
+          gst_caps_append(caps, gst_caps_copy(candidate.caps));
+      if (gst_caps_is_empty(caps)) {
+        GST_INFO_OBJECT(element_, "rejecting m-line %u: cannot play %s", i,
+                        codec_names(media).c_str());
+        rejected_mlines_.push_back(i);
+      } else {
         add_receiver(kind, caps);
+      }
       gst_caps_unref(caps);
     }
     free_offered(offered);
@@ -633,8 +737,11 @@ void CallSession::on_pad_added(GstPad *pad) {
   std::vector<const char *> factories = {codec->depayloader};
   if (codec->parser)
     factories.push_back(codec->parser);
-  if (config_.decode)
-    factories.push_back(codec->decoder);
+  if (config_.decode) {
+    // If none is installed, the error below names the one we prefer.
+    const char *decoder = installed_decoder(*codec);
+    factories.push_back(decoder ? decoder : codec->decoders.front());
+  }
   Output output;
   for (const char *factory : factories) {
     GstElement *element = gst_element_factory_make(factory, nullptr);
@@ -709,9 +816,9 @@ void CallSession::close(bool eos) {
                          gst_element_state_change_return_get_name(result));
     webrtc_ = nullptr;
   }
-  for (auto &sender : senders_) {
-    remove_element(GST_BIN(element_), sender.payloader);
-  }
+  for (auto &sender : senders_)
+    for (GstElement *element : sender.elements)
+      remove_element(GST_BIN(element_), element);
   senders_.clear();
   if (eos) {
     // EOS can block in a sink waiting for preroll (a PAUSED pipeline): push it

@@ -84,7 +84,7 @@ public:
 private:
   struct Sender {
     SinkInput *input;
-    GstElement *payloader; // owned by the element's bin
+    std::vector<GstElement *> elements; // payloader [capssetter], owned by the element's bin
   };
   struct Output {
     std::vector<GstElement *> chain; // depayloader [parser] [decoder], owned by the bin
@@ -128,6 +128,7 @@ private:
   std::unique_ptr<GstSDPMessage, decltype(&gst_sdp_message_free)> remote_sdp_{nullptr,
                                                                               gst_sdp_message_free};
   std::vector<std::string> local_mids_; // m-line index -> mid, for our candidates
+  std::vector<guint> rejected_mlines_;  // of the offer we answer: port 0 in our answer
   std::vector<protocol::IceCandidate> pending_candidates_; // until the remote description is set
   std::vector<GstPromise *> pending_promises_;             // holds refs; interrupted on close
   bool remote_set_ = false;

@@ -12,17 +12,76 @@ const char *to_string(MediaKind kind) {
 const std::vector<Codec> &all_codecs() {
   // Payload types as Chrome numbers them, so element-to-browser SDP reads familiar.
   static const std::vector<Codec> codecs = {
-      {MediaKind::kVideo, "VP8", 90000, nullptr, "video/x-vp8", "rtpvp8pay", "rtpvp8depay", nullptr,
-       "vp8dec", 96, nullptr},
-      {MediaKind::kVideo, "VP9", 90000, nullptr, "video/x-vp9", "rtpvp9pay", "rtpvp9depay", nullptr,
-       "vp9dec", 98, nullptr},
-      {MediaKind::kAudio, "OPUS", 48000, "2", "audio/x-opus", "rtpopuspay", "rtpopusdepay", nullptr,
-       "opusdec", 111, "minptime=10;useinbandfec=1"},
+      {MediaKind::kVideo,
+       "VP8",
+       90000,
+       nullptr,
+       "video/x-vp8",
+       "rtpvp8pay",
+       "rtpvp8depay",
+       nullptr,
+       {"vp8dec"},
+       96,
+       nullptr},
+      {MediaKind::kVideo,
+       "VP9",
+       90000,
+       nullptr,
+       "video/x-vp9",
+       "rtpvp9pay",
+       "rtpvp9depay",
+       nullptr,
+       {"vp9dec"},
+       98,
+       nullptr},
+      // Packetization mode 1 (FU-A and STAP-A) is what rtph264pay sends and
+      // browsers prefer. The profile-level-id here is the receive-only
+      // default; a sender says the profile its sink pad carries (h264_profile).
+      {MediaKind::kVideo,
+       "H264",
+       90000,
+       nullptr,
+       "video/x-h264",
+       "rtph264pay",
+       "rtph264depay",
+       "h264parse",
+       {"avdec_h264", "openh264dec"},
+       102,
+       "profile-level-id=42e01f;packetization-mode=1;level-asymmetry-allowed=1"},
+      {MediaKind::kAudio,
+       "OPUS",
+       48000,
+       "2",
+       "audio/x-opus",
+       "rtpopuspay",
+       "rtpopusdepay",
+       nullptr,
+       {"opusdec"},
+       111,
+       "minptime=10;useinbandfec=1"},
       // G.711 keeps its static payload types; 8 kHz mono, as RTP defines it.
-      {MediaKind::kAudio, "PCMU", 8000, nullptr, "audio/x-mulaw", "rtppcmupay", "rtppcmudepay",
-       nullptr, "mulawdec", 0, nullptr},
-      {MediaKind::kAudio, "PCMA", 8000, nullptr, "audio/x-alaw", "rtppcmapay", "rtppcmadepay",
-       nullptr, "alawdec", 8, nullptr},
+      {MediaKind::kAudio,
+       "PCMU",
+       8000,
+       nullptr,
+       "audio/x-mulaw",
+       "rtppcmupay",
+       "rtppcmudepay",
+       nullptr,
+       {"mulawdec"},
+       0,
+       nullptr},
+      {MediaKind::kAudio,
+       "PCMA",
+       8000,
+       nullptr,
+       "audio/x-alaw",
+       "rtppcmapay",
+       "rtppcmadepay",
+       nullptr,
+       {"alawdec"},
+       8,
+       nullptr},
   };
   return codecs;
 }
@@ -50,6 +109,29 @@ const Codec *codec_for_rtp_caps(const GstCaps *caps) {
   if (!caps || gst_caps_is_empty(caps))
     return nullptr;
   return codec_by_name(gst_structure_get_string(gst_caps_get_structure(caps, 0), "encoding-name"));
+}
+
+namespace {
+
+bool installed(const char *factory_name) {
+  GstElementFactory *factory = gst_element_factory_find(factory_name);
+  if (factory)
+    gst_object_unref(factory);
+  return factory != nullptr;
+}
+
+} // namespace
+
+const char *installed_decoder(const Codec &codec) {
+  for (const char *name : codec.decoders)
+    if (installed(name))
+      return name;
+  return nullptr;
+}
+
+bool can_receive(const Codec &codec, bool decode) {
+  return installed(codec.depayloader) && (!codec.parser || installed(codec.parser)) &&
+         (!decode || installed_decoder(codec));
 }
 
 GstCaps *rtp_caps_for(const Codec &codec, int pt) {
@@ -85,6 +167,28 @@ bool media_kind_of(const GstSDPMedia *media, MediaKind &kind) {
   return true;
 }
 
+namespace {
+
+// The value of `key` in the m-line's a=fmtp for payload type `pt`, or "".
+std::string fmtp_value(const GstSDPMedia *media, int pt, const char *key) {
+  std::string prefix = std::to_string(pt) + " ";
+  for (guint i = 0; i < gst_sdp_media_attributes_len(media); i++) {
+    const GstSDPAttribute *attribute = gst_sdp_media_get_attribute(media, i);
+    if (g_strcmp0(attribute->key, "fmtp") != 0 || !attribute->value ||
+        !g_str_has_prefix(attribute->value, prefix.c_str()))
+      continue;
+    g_auto(GStrv) params = g_strsplit(attribute->value + prefix.size(), ";", -1);
+    for (char **param = params; *param; param++) {
+      g_auto(GStrv) kv = g_strsplit(g_strstrip(*param), "=", 2);
+      if (kv[0] && kv[1] && g_ascii_strcasecmp(kv[0], key) == 0)
+        return kv[1];
+    }
+  }
+  return {};
+}
+
+} // namespace
+
 std::vector<OfferedCodec> offered_codecs(const GstSDPMedia *media) {
   std::vector<OfferedCodec> result;
   MediaKind kind;
@@ -104,6 +208,14 @@ std::vector<OfferedCodec> offered_codecs(const GstSDPMedia *media) {
     GstStructure *s = gst_caps_get_structure(caps, 0);
     gst_structure_set_name(s, "application/x-rtp");
     gst_structure_set(s, "media", G_TYPE_STRING, to_string(kind), nullptr);
+    // GStreamer 1.22 turns an H.264 profile-level-id with level asymmetry
+    // into a bare `profile` (gst_sdp_media_caps_adjust_h264), which it writes
+    // back as level-asymmetry-allowed=1 alone. Put the id back: the payload
+    // type is picked by it, and an answer without it means Constrained
+    // Baseline to a browser whatever was offered.
+    std::string profile_level_id = fmtp_value(media, pt, "profile-level-id");
+    if (!profile_level_id.empty() && !gst_structure_has_field(s, "profile-level-id"))
+      gst_structure_set(s, "profile-level-id", G_TYPE_STRING, profile_level_id.c_str(), nullptr);
     result.push_back({codec, pt, caps});
   }
   return result;

@@ -22,8 +22,9 @@ struct Codec {
   const char *media_type;      // encoded caps name on sink pads, e.g. video/x-vp8
   const char *payloader;
   const char *depayloader;
-  const char *parser;  // after the depayloader, or nullptr
-  const char *decoder; // for decode=true
+  const char *parser; // after the depayloader, or nullptr
+  // For decode=true, in order of preference: the first one installed is used.
+  std::vector<const char *> decoders;
   int default_payload_type;
   const char *fmtp; // extra RTP caps fields as "key=value;..." (SDP fmtp), or nullptr
 };
@@ -35,6 +36,13 @@ const Codec *codec_for_media_caps(const GstCaps *caps);
 // The codec named in RTP caps (encoding-name), or nullptr.
 const Codec *codec_for_rtp_caps(const GstCaps *caps);
 const Codec *codec_by_name(const char *encoding_name);
+
+// The first of `codec`'s decoders that is installed, or nullptr.
+const char *installed_decoder(const Codec &codec);
+
+// Whether the elements to play `codec` are installed: its depayloader, and
+// a decoder if `decode`.
+bool can_receive(const Codec &codec, bool decode);
 
 // application/x-rtp caps for `codec` with payload type `pt`, with the RTCP
 // feedback browsers expect (NACK, PLI, FIR) on video: what the transceiver

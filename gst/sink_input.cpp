@@ -73,6 +73,7 @@ GstPadProbeReturn SinkInput::gate(GstPad *, GstPadProbeInfo *info, gpointer data
       gst_event_parse_caps(event, &caps);
       std::lock_guard<std::mutex> guard(self->lock_);
       self->codec_ = codec_for_media_caps(caps);
+      self->caps_.reset(gst_caps_ref(caps));
     } else if (GST_EVENT_TYPE(event) == GST_EVENT_STREAM_START ||
                GST_EVENT_TYPE(event) == GST_EVENT_FLUSH_STOP) {
       self->eos_ = false; // a new stream, or a restart: this pad carries media again
@@ -112,6 +113,18 @@ const Codec *SinkInput::codec() {
       return nullptr;
   }
   return first;
+}
+
+GstCaps *SinkInput::caps() {
+  {
+    std::lock_guard<std::mutex> guard(lock_);
+    if (caps_)
+      return gst_caps_ref(caps_.get());
+  }
+  GstCaps *caps = gst_pad_peer_query_caps(ghost_, nullptr);
+  if (caps && (gst_caps_is_any(caps) || gst_caps_is_empty(caps)))
+    gst_clear_caps(&caps);
+  return caps;
 }
 
 void SinkInput::connect(GstPad *payloader_sink) {

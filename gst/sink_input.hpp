@@ -12,6 +12,7 @@
 
 #include <atomic>
 #include <functional>
+#include <memory>
 #include <mutex>
 #include <string>
 
@@ -32,6 +33,9 @@ public:
   // What upstream sends: from the caps event if one came, else from a caps
   // query (an encoder's template says what it makes). nullptr: not known.
   const Codec *codec();
+  // The encoded caps behind codec(), for what the codec table cannot say
+  // (H.264's profile). Transfer full; nullptr if not known.
+  GstCaps *caps();
 
   // Links the queue to a call's payloader; buffers still drop until open().
   void connect(GstPad *payloader_sink);
@@ -58,8 +62,9 @@ private:
   GObjectPtr<GstPad> queue_src_;
   std::atomic<bool> open_{false};
   std::atomic<bool> eos_{false};
-  std::mutex lock_; // guards codec_ and on_eos_
+  std::mutex lock_; // guards codec_, caps_ and on_eos_
   const Codec *codec_ = nullptr;
+  std::unique_ptr<GstCaps, decltype(&gst_caps_unref)> caps_{nullptr, gst_caps_unref};
   std::function<void()> on_eos_;
 };
 

@@ -301,6 +301,20 @@ void test_vp9_and_pcma() {
              "audioconvert ! audioresample ! audio/x-raw,rate=8000,channels=1 ! alawenc");
 }
 
+// x264enc as browsers' H.264 decoders want it: no B-frames or lookahead
+// (zerolatency), a keyframe every second.
+constexpr const char *kX264 = "x264enc tune=zerolatency speed-preset=ultrafast key-int-max=30";
+
+void test_h264_and_opus() {
+  codec_call((std::string(kX264) + " ! video/x-h264,profile=constrained-baseline").c_str(),
+             "opusenc");
+}
+
+// openh264enc writes Constrained Baseline too, with its own SPS.
+void test_openh264_and_opus() {
+  codec_call("openh264enc complexity=low ! video/x-h264,profile=constrained-baseline", "opusenc");
+}
+
 // Both call each other at once: one call, not two busy signals.
 void test_crossed_calls_become_one() {
   ServerProcess server = ServerProcess::ours();
@@ -736,6 +750,8 @@ int main(int argc, char **argv) {
   g_test_add_func("/call/crossed-calls-become-one", test_crossed_calls_become_one);
   g_test_add_func("/call/codec/vp9-and-pcmu", test_vp9_and_pcmu);
   g_test_add_func("/call/codec/vp9-and-pcma", test_vp9_and_pcma);
+  g_test_add_func("/call/codec/h264-and-opus", test_h264_and_opus);
+  g_test_add_func("/call/codec/openh264-and-opus", test_openh264_and_opus);
   g_test_add_func("/call/error/server-unreachable", test_server_unreachable);
   g_test_add_func("/call/error/name-taken", test_name_taken);
   g_test_add_func("/call/error/peer-offline", test_peer_offline);
