@@ -3,7 +3,7 @@
 #include "debug.hpp"
 #include "h264_profile.hpp"
 #include "remove_element.hpp"
-#include "sdp_rejection.hpp"
+#include "sdp_edits.hpp"
 
 #include <gst/webrtc/webrtc.h>
 
@@ -468,6 +468,11 @@ void CallSession::set_remote(GstWebRTCSDPType type, const std::string &sdp,
     fail("negotiation-failed", "The peer's session description is not valid SDP.");
     return;
   }
+  if (unify_bundle_credentials(message))
+    GST_INFO_OBJECT(element_,
+                    "%s's bundled m-lines had different ICE credentials: using the "
+                    "first one's for all",
+                    peer_.c_str());
   GstSDPMessage *copy = nullptr;
   gst_sdp_message_copy(message, &copy);
   remote_sdp_.reset(copy);

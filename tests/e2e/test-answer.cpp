@@ -245,6 +245,18 @@ void test_unplayable_bundle_tag_is_inactive() {
   g_assert_cmpint(json_object_get_int_member(init, "sdpMLineIndex"), ==, 0);
 }
 
+// aiortc gives each bundled m-line ICE credentials of its own, which
+// webrtcbin 1.22 refuses as they are: the element answers all the same.
+void test_bundled_credentials_differ() {
+  Answering call("vp8enc deadline=1");
+  std::string video = video_mline("1");
+  std::string ufrag = "a=ice-ufrag:Wq3e", other = "a=ice-ufrag:Zz9y";
+  video.replace(video.find(ufrag), ufrag.size(), other);
+  SdpPtr answer = call.answer(offer_sdp("0 1", audio_mline("0") + video));
+  g_assert_cmpstr(only_format(media(answer, 0)).c_str(), ==, "111");
+  g_assert_cmpstr(only_format(media(answer, 1)).c_str(), ==, "96");
+}
+
 } // namespace
 
 int main(int argc, char **argv) {
@@ -254,6 +266,7 @@ int main(int argc, char **argv) {
   g_test_add_func("/answer/h264/high", test_h264_high);
   g_test_add_func("/answer/vp8-among-many", test_vp8_among_many);
   g_test_add_func("/answer/rejects-in-place", test_rejects_in_place);
+  g_test_add_func("/answer/bundled-credentials-differ", test_bundled_credentials_differ);
   g_test_add_func("/answer/unplayable-bundle-tag-is-inactive",
                   test_unplayable_bundle_tag_is_inactive);
   return g_test_run();

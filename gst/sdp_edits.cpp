@@ -1,4 +1,4 @@
-#include "sdp_rejection.hpp"
+#include "sdp_edits.hpp"
 
 #include <glib.h>
 
@@ -110,6 +110,44 @@ void reject_mlines(GstSDPMessage *answer, const GstSDPMessage *offer,
   }
   if (!mids.empty())
     leave_bundle(answer, mids);
+}
+
+bool unify_bundle_credentials(GstSDPMessage *remote) {
+  const char *group = gst_sdp_message_get_attribute_val(remote, "group");
+  if (!group || !g_str_has_prefix(group, "BUNDLE "))
+    return false;
+  g_auto(GStrv) mids = g_strsplit(group + 7, " ", -1);
+  std::string ufrag, pwd;
+  bool changed = false;
+  for (guint i = 0; i < gst_sdp_message_medias_len(remote); i++) {
+    auto *media = const_cast<GstSDPMedia *>(gst_sdp_message_get_media(remote, i));
+    const char *mid = gst_sdp_media_get_attribute_val(media, "mid");
+    if (!mid || !g_strv_contains(mids, mid))
+      continue;
+    const char *media_ufrag = gst_sdp_media_get_attribute_val(media, "ice-ufrag");
+    const char *media_pwd = gst_sdp_media_get_attribute_val(media, "ice-pwd");
+    if (ufrag.empty()) {
+      // Session-level credentials need no help: they are the same for all.
+      if (!media_ufrag || !media_pwd)
+        return false;
+      ufrag = media_ufrag;
+      pwd = media_pwd;
+      continue;
+    }
+    for (guint a = 0; a < gst_sdp_media_attributes_len(media); a++) {
+      const GstSDPAttribute *attribute = gst_sdp_media_get_attribute(media, a);
+      const std::string *wanted = g_strcmp0(attribute->key, "ice-ufrag") == 0 ? &ufrag
+                                  : g_strcmp0(attribute->key, "ice-pwd") == 0 ? &pwd
+                                                                              : nullptr;
+      if (!wanted || *wanted == (attribute->value ? attribute->value : ""))
+        continue;
+      GstSDPAttribute replacement;
+      gst_sdp_attribute_set(&replacement, attribute->key, wanted->c_str());
+      gst_sdp_media_replace_attribute(media, a, &replacement);
+      changed = true;
+    }
+  }
+  return changed;
 }
 
 } // namespace webrtccall
