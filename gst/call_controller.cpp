@@ -82,8 +82,21 @@ void CallController::start() {
                    ". Start webrtccall-signaling there, or correct the server property.",
                why);
   };
+  events.untrusted = [weak](const std::string &why) {
+    auto self = weak.lock();
+    if (!self)
+      return;
+    self->logged_in_ = false;
+    self->fail(FailureKind::kServer, "server-untrusted",
+               "The signaling server at " + self->settings_.server +
+                   " could not be trusted over TLS. Set tls-ca-file to the CA that signed its "
+                   "certificate (or fix the file named below), or set tls-insecure=true for a "
+                   "test server.",
+               why);
+  };
   client_ = std::make_shared<SignalingClient>(element_, context_, settings_.server,
-                                              settings_.reconnect_timeout_s, std::move(events));
+                                              settings_.reconnect_timeout_s, settings_.tls,
+                                              std::move(events));
   client_->start();
 }
 

@@ -25,6 +25,7 @@ struct ControllerSettings {
   bool auto_answer = true;
   unsigned call_timeout_s = 30;
   unsigned reconnect_timeout_s = 10;
+  TlsSettings tls;
   bool end_on_hangup = true;
   unsigned stats_interval_ms = 1000;
   CallConfig call;

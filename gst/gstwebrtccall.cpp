@@ -59,6 +59,8 @@ enum {
   PROP_LATENCY,
   PROP_CALL_TIMEOUT,
   PROP_RECONNECT_TIMEOUT,
+  PROP_TLS_CA_FILE,
+  PROP_TLS_INSECURE,
   PROP_END_ON_HANGUP,
   PROP_DECODE,
   PROP_STATS_INTERVAL,
@@ -134,6 +136,8 @@ struct GstWebRTCCallPrivate {
   unsigned latency = kDefaultLatency;
   unsigned call_timeout = kDefaultCallTimeout;
   unsigned reconnect_timeout = kDefaultReconnectTimeout;
+  std::string tls_ca_file;
+  bool tls_insecure = false;
   bool end_on_hangup = true;
   bool decode = true;
   unsigned stats_interval = kDefaultStatsInterval;
@@ -279,6 +283,12 @@ static void gst_webrtc_call_set_property(GObject *object, guint prop_id, const G
   case PROP_RECONNECT_TIMEOUT:
     priv->reconnect_timeout = g_value_get_uint(value);
     break;
+  case PROP_TLS_CA_FILE:
+    priv->tls_ca_file = string();
+    break;
+  case PROP_TLS_INSECURE:
+    priv->tls_insecure = g_value_get_boolean(value);
+    break;
   case PROP_END_ON_HANGUP:
     priv->end_on_hangup = g_value_get_boolean(value);
     break;
@@ -333,6 +343,12 @@ static void gst_webrtc_call_get_property(GObject *object, guint prop_id, GValue 
     break;
   case PROP_RECONNECT_TIMEOUT:
     g_value_set_uint(value, priv->reconnect_timeout);
+    break;
+  case PROP_TLS_CA_FILE:
+    g_value_set_string(value, priv->tls_ca_file.c_str());
+    break;
+  case PROP_TLS_INSECURE:
+    g_value_set_boolean(value, priv->tls_insecure);
     break;
   case PROP_END_ON_HANGUP:
     g_value_set_boolean(value, priv->end_on_hangup);
@@ -439,6 +455,8 @@ static ControllerSettings snapshot_settings(GstWebRTCCallPrivate *priv) {
   s.auto_answer = priv->auto_answer;
   s.call_timeout_s = priv->call_timeout;
   s.reconnect_timeout_s = priv->reconnect_timeout;
+  s.tls.ca_file = priv->tls_ca_file;
+  s.tls.insecure = priv->tls_insecure;
   s.end_on_hangup = priv->end_on_hangup;
   s.stats_interval_ms = priv->stats_interval;
   s.call.stun_server = priv->stun_server;
@@ -741,6 +759,14 @@ static void gst_webrtc_call_class_init(GstWebRTCCallClass *klass) {
             "Seconds to keep retrying, with backoff, a signaling server that cannot be reached "
             "or was lost. 0: fail at once.",
             3600, kDefaultReconnectTimeout);
+  string_prop(PROP_TLS_CA_FILE, "tls-ca-file", "TLS CA file",
+              "PEM file of the certificate authorities trusted for a wss:// server, instead of "
+              "the system's. Empty: the system's.",
+              nullptr);
+  bool_prop(PROP_TLS_INSECURE, "tls-insecure", "TLS insecure",
+            "Accept any certificate from a wss:// server. For test servers only: anyone on the "
+            "path could read and change the signaling.",
+            FALSE);
   bool_prop(PROP_END_ON_HANGUP, "end-on-hangup", "End on hang-up",
             "When the call ends, push EOS on every src pad (so gst-launch-1.0 exits) and treat a "
             "call that cannot happen as an error. When false, src pads are removed at the end "

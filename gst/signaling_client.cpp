@@ -21,9 +21,9 @@ unsigned backoff_ms(unsigned attempt) {
 } // namespace
 
 SignalingClient::SignalingClient(GstElement *element, ElementContext &context, std::string url,
-                                 unsigned reconnect_timeout_s, Events events)
+                                 unsigned reconnect_timeout_s, TlsSettings tls, Events events)
     : element_(element), context_(context), url_(std::move(url)),
-      reconnect_timeout_s_(reconnect_timeout_s), events_(std::move(events)) {}
+      reconnect_timeout_s_(reconnect_timeout_s), tls_(std::move(tls)), events_(std::move(events)) {}
 
 SignalingClient::~SignalingClient() {
   context_.cancel(retry_source_);
@@ -41,6 +41,16 @@ void SignalingClient::start() {
   // Made here, on the signaling thread: a SoupSession belongs to the
   // thread-default context it was created in.
   session_ = adopt(soup_session_new_with_options("timeout", 10u, "idle-timeout", 0u, nullptr));
+  if (!tls_.ca_file.empty()) {
+    g_autoptr(GError) error = nullptr;
+    g_autoptr(GTlsDatabase) database = g_tls_file_database_new(tls_.ca_file.c_str(), &error);
+    if (!database) {
+      closing_ = true;
+      events_.untrusted("tls-ca-file " + tls_.ca_file + " cannot be used: " + error->message);
+      return;
+    }
+    soup_session_set_tls_database(session_.get(), database);
+  }
   connect();
 }
 
@@ -57,6 +67,11 @@ void SignalingClient::connect() {
     return;
   }
   GST_DEBUG_OBJECT(element_, "connecting to %s", url_.c_str());
+  if (tls_.insecure)
+    g_signal_connect(message, "accept-certificate",
+                     G_CALLBACK(+[](SoupMessage *, GTlsCertificate *, GTlsCertificateFlags,
+                                    gpointer) -> gboolean { return TRUE; }),
+                     nullptr);
   cancellable_ = adopt(g_cancellable_new());
   soup_session_websocket_connect_async(
       session_.get(), message, nullptr, nullptr, G_PRIORITY_DEFAULT, cancellable_.get(),
@@ -72,6 +87,8 @@ void SignalingClient::connect() {
         }
         if (socket)
           self->on_connected(socket);
+        else if (error->domain == G_TLS_ERROR)
+          self->on_untrusted(error->message);
         else if (!g_error_matches(error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
           self->on_connect_failed(error->message);
       },
@@ -135,6 +152,11 @@ void SignalingClient::retry(const std::string &why) {
 
 void SignalingClient::on_connect_failed(const std::string &why) {
   retry("cannot reach the signaling server at " + url_ + ": " + why);
+}
+
+void SignalingClient::on_untrusted(const std::string &why) {
+  closing_ = true;
+  events_.untrusted("the TLS connection to " + url_ + " failed: " + why);
 }
 
 void SignalingClient::on_closed() {

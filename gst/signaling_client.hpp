@@ -16,6 +16,12 @@
 
 namespace webrtccall {
 
+// How a wss:// server's certificate is checked.
+struct TlsSettings {
+  std::string ca_file;   // PEM file of trusted CAs; empty: the system's
+  bool insecure = false; // accept any certificate (test servers only)
+};
+
 class SignalingClient : public std::enable_shared_from_this<SignalingClient> {
 public:
   struct Events {
@@ -23,10 +29,13 @@ public:
     std::function<void(const protocol::ServerMessage &)> message;
     std::function<void(const std::string &why)> lost;   // was open; reconnecting
     std::function<void(const std::string &why)> failed; // gave up: unreachable
+    // The server's TLS certificate is not trusted, or tls-ca-file is unusable:
+    // no retry, since waiting changes neither.
+    std::function<void(const std::string &why)> untrusted;
   };
 
   SignalingClient(GstElement *element, ElementContext &context, std::string url,
-                  unsigned reconnect_timeout_s, Events events);
+                  unsigned reconnect_timeout_s, TlsSettings tls, Events events);
   ~SignalingClient();
   SignalingClient(const SignalingClient &) = delete;
   SignalingClient &operator=(const SignalingClient &) = delete;
@@ -42,6 +51,7 @@ private:
   void connect();
   void on_connected(SoupWebsocketConnection *socket);
   void on_connect_failed(const std::string &why);
+  void on_untrusted(const std::string &why);
   void on_closed();
   void retry(const std::string &why);
 
@@ -49,6 +59,7 @@ private:
   ElementContext &context_;
   std::string url_;
   unsigned reconnect_timeout_s_;
+  TlsSettings tls_;
   Events events_;
   GObjectPtr<SoupSession> session_;
   GObjectPtr<GCancellable> cancellable_; // cancels a pending connect
