@@ -40,6 +40,7 @@ bool parse_options(int argc, char **argv, ServerOptions &options, bool &verbose)
   g_autofree char *tls_cert = nullptr;
   g_autofree char *tls_key = nullptr;
   g_auto(GStrv) ice_servers = nullptr;
+  g_auto(GStrv) allowed_origins = nullptr;
   int port = options.port;
   gboolean greeting = FALSE, no_presence = FALSE, show_version = FALSE, verbose_flag = FALSE;
   auto &limits = options.limits;
@@ -62,6 +63,11 @@ bool parse_options(int argc, char **argv, ServerOptions &options, bool &verbose)
        "An ICE server for clients, given to them at login; repeatable. stun:HOST:PORT or "
        "turn:USER:PASSWORD@HOST:PORT (default: none, so nothing contacts a public server)",
        "URL"},
+      {"allowed-origin", 0, 0, G_OPTION_ARG_STRING_ARRAY, &allowed_origins,
+       "A web origin (scheme://host[:port]) whose pages may connect, besides the pages served "
+       "here; repeatable (default: any). Clients that send no Origin, i.e. not browsers, are "
+       "not affected",
+       "ORIGIN"},
       {"tls-cert", 0, 0, G_OPTION_ARG_FILENAME, &tls_cert,
        "PEM certificate: serve https:// and wss:// on the port (needs --tls-key)", "FILE"},
       {"tls-key", 0, 0, G_OPTION_ARG_FILENAME, &tls_key, "PEM private key for --tls-cert", "FILE"},
@@ -149,6 +155,24 @@ bool parse_options(int argc, char **argv, ServerOptions &options, bool &verbose)
       return false;
     }
     options.ice_servers.push_back(*server);
+  }
+  for (char **value = allowed_origins; value && *value; value++) {
+    g_autoptr(GUri) uri = g_uri_parse(*value, G_URI_FLAGS_NONE, nullptr);
+    const char *path = uri ? g_uri_get_path(uri) : nullptr;
+    bool bare = uri && g_uri_get_host(uri) &&
+                (g_strcmp0(path, "") == 0 || g_strcmp0(path, "/") == 0) && !g_uri_get_query(uri) &&
+                !g_uri_get_userinfo(uri);
+    if (!bare) {
+      g_printerr("webrtccall-signaling: --allowed-origin %s is not an origin: give "
+                 "scheme://host[:port], e.g. https://example.com\n",
+                 *value);
+      return false;
+    }
+    // Browsers send the origin without a trailing slash.
+    std::string origin = *value;
+    if (origin.back() == '/')
+      origin.pop_back();
+    options.allowed_origins.push_back(origin);
   }
   options.port = guint16(port);
   options.greeting = greeting;

@@ -253,7 +253,39 @@ void Server::on_request(SoupServer *, SoupServerMessage *message, const char *pa
     self->serve_file(message, path);
 }
 
+// Whether a browser page from `origin` may use the server. Only browsers
+// send Origin, and other clients could send any: this protects users whose
+// browser a hostile page drives, not the server from clients.
+bool Server::origin_allowed(SoupServerMessage *message) const {
+  if (options_.allowed_origins.empty())
+    return true;
+  SoupMessageHeaders *headers = soup_server_message_get_request_headers(message);
+  const char *origin = soup_message_headers_get_one(headers, "Origin");
+  if (!origin)
+    return true;
+  // The pages we serve ourselves come from our own host and port.
+  const char *host = soup_message_headers_get_one(headers, "Host");
+  if (host) {
+    std::string scheme = options_.tls_certificate.empty() ? "http://" : "https://";
+    if (g_ascii_strcasecmp(origin, (scheme + host).c_str()) == 0)
+      return true;
+  }
+  for (const auto &allowed : options_.allowed_origins)
+    if (g_ascii_strcasecmp(origin, allowed.c_str()) == 0)
+      return true;
+  return false;
+}
+
 void Server::upgrade(SoupServerMessage *message) {
+  if (!origin_allowed(message)) {
+    const char *origin =
+        soup_message_headers_get_one(soup_server_message_get_request_headers(message), "Origin");
+    g_message("refused a WebSocket from %s: origin %s is not in --allowed-origin",
+              soup_server_message_get_remote_host(message), origin);
+    respond_text(message, SOUP_STATUS_FORBIDDEN, "text/plain",
+                 "This page's origin may not use this signaling server.\n");
+    return;
+  }
   // No extensions offered: permessage-deflate stays off, since libsoup 3.2
   // checks the size limit before inflating (a compression bomb).
   if (!soup_websocket_server_process_handshake(message, nullptr, nullptr, nullptr, nullptr)) {

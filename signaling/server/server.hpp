@@ -31,6 +31,9 @@ struct ServerOptions {
   std::vector<protocol::IceServer> ice_servers; // handed to clients at login
   std::string tls_certificate;                  // PEM files; both set: https:// and wss:// only
   std::string tls_key;
+  // Web pages allowed to open a WebSocket here, as "scheme://host[:port]",
+  // besides pages this server serves itself. Empty: any page.
+  std::vector<std::string> allowed_origins;
   Limits limits;
 };
 
@@ -71,6 +74,7 @@ private:
   static void on_upgrade_written(SoupServerMessage *message, gpointer self);
   static void on_socket_finalized(gpointer accepted, GObject *socket);
   static gboolean on_handshake_deadline(gpointer accepted);
+  bool origin_allowed(SoupServerMessage *message) const;
   static void on_tls_handshake(GObject *tls, GAsyncResult *result, gpointer accepted);
 
   void serve(Accepted &accepted, GIOStream *stream);

@@ -9,6 +9,8 @@
 
 #include <csignal>
 #include <cstring>
+#include <map>
+#include <memory>
 
 using namespace webrtccall::test;
 
@@ -87,10 +89,11 @@ void test_help_documents_every_option() {
   Run help = run({"--help"});
   g_assert_cmpint(help.status, ==, 0);
   for (const char *option :
-       {"--host", "--port", "--web-root", "--greeting", "--ice-server", "--tls-cert", "--tls-key",
-        "--no-presence", "--max-message-bytes", "--max-message-rate", "--message-burst",
-        "--max-connections", "--max-connections-per-address", "--handshake-timeout",
-        "--keepalive-interval", "--keepalive-timeout", "--verbose", "--version"})
+       {"--host", "--port", "--web-root", "--greeting", "--ice-server", "--allowed-origin",
+        "--tls-cert", "--tls-key", "--no-presence", "--max-message-bytes", "--max-message-rate",
+        "--message-burst", "--max-connections", "--max-connections-per-address",
+        "--handshake-timeout", "--keepalive-interval", "--keepalive-timeout", "--verbose",
+        "--version"})
     if (help.out.find(option) == std::string::npos)
       g_error("--help does not document %s:\n%s", option, help.out.c_str());
 }
@@ -224,6 +227,42 @@ void test_bad_ice_server_is_refused() {
   g_assert_true(bad.err.find("--ice-server") != std::string::npos);
 }
 
+// Browsers send Origin: with --allowed-origin only the pages named, and the
+// server's own, may connect; clients without Origin are not browsers.
+void test_allowed_origin() {
+  ServerProcess server = ServerProcess::ours({"--allowed-origin", "https://app.example/"});
+  auto from = [&](const char *origin) {
+    std::map<std::string, std::string> headers;
+    if (origin)
+      headers["Origin"] = origin;
+    return std::make_unique<WsClient>(server.url(), headers, true);
+  };
+  auto listed = from("https://app.example");
+  g_assert_true(listed->ok());
+  listed->login("listed");
+  std::string own = server.http_url("");
+  own.pop_back(); // http://127.0.0.1:PORT, as a browser sends it
+  auto same_origin = from(own.c_str());
+  g_assert_true(same_origin->ok());
+  auto no_origin = from(nullptr);
+  g_assert_true(no_origin->ok());
+  auto hostile = from("https://evil.example");
+  g_assert_false(hostile->ok());
+  g_assert_cmpint(hostile->status(), ==, 403);
+  auto lookalike = from("https://app.example.evil.example");
+  g_assert_false(lookalike->ok());
+  // Refused pages leave the others alone.
+  no_origin->login("plain");
+  g_assert_true(server.running());
+  server.assert_log_clean();
+}
+
+void test_bad_allowed_origin_is_refused() {
+  Run bad = run({"--allowed-origin", "https://app.example/path"});
+  g_assert_cmpint(bad.status, ==, 2);
+  g_assert_true(bad.err.find("is not an origin") != std::string::npos);
+}
+
 void test_ice_servers_reach_clients_at_login() {
   ServerProcess server = ServerProcess::ours(
       {"--ice-server", "stun:127.0.0.1:3478", "--ice-server", "turn:user:pa%3Ass@127.0.0.1:3478"});
@@ -325,6 +364,8 @@ int main(int argc, char **argv) {
   g_test_add_func("/server/http/default-web-root-is-the-client",
                   test_default_web_root_serves_the_client);
   g_test_add_func("/server/tls/https-and-wss", test_tls_serves_https_and_wss);
+  g_test_add_func("/server/allowed-origin/only-listed-pages", test_allowed_origin);
+  g_test_add_func("/server/allowed-origin/bad-value", test_bad_allowed_origin_is_refused);
   g_test_add_func("/server/tls/options-go-together", test_tls_options_go_together);
   g_test_add_func("/server/cli/bad-ice-server", test_bad_ice_server_is_refused);
   g_test_add_func("/server/ice-servers-at-login", test_ice_servers_reach_clients_at_login);
