@@ -101,8 +101,11 @@ void CallController::start() {
 }
 
 void CallController::on_opened() {
-  GST_INFO_OBJECT(element_, "logging in as %s", settings_.user.c_str());
-  client_->send(Login{settings_.user});
+  GST_INFO_OBJECT(element_, "logging in as %s%s", settings_.user.c_str(),
+                  resume_token_.empty() ? "" : " (resuming)");
+  // After a lost connection the server may still hold our name on the dead
+  // one until its keepalive notices; the resume token takes it back now.
+  client_->send(Login{settings_.user, settings_.token, resume_token_});
 }
 
 void CallController::playing() {
@@ -224,6 +227,11 @@ void CallController::on_login(const LoginResult &result) {
            "The name \"" + settings_.user +
                "\" is already logged in on the signaling server. Choose another user name.",
            result.message);
+    else if (result.code == ErrorCode::kAuthRequired || result.code == ErrorCode::kAuthFailed)
+      fail(FailureKind::kSettings, "auth-failed",
+           "The signaling server wants a valid login token for \"" + settings_.user +
+               "\": " + result.message + ". Set the token property to one issued for this name.",
+           result.message);
     else
       fail(FailureKind::kSettings, "login-refused",
            "The signaling server refused the login as \"" + settings_.user +
@@ -232,6 +240,7 @@ void CallController::on_login(const LoginResult &result) {
     return;
   }
   logged_in_ = true;
+  resume_token_ = result.resume;
   bool reconnected = std::exchange(reconnecting_, false);
   server_protocol_ = result.protocol.value_or(1);
   GST_INFO_OBJECT(element_, "logged in as %s (protocol %d)", settings_.user.c_str(),

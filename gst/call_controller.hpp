@@ -21,6 +21,7 @@ enum class CallState { kIdle, kConnecting, kLoggedIn, kCalling, kRinging, kInCal
 struct ControllerSettings {
   std::string server;
   std::string user;
+  std::string token; // login token for a server with --auth-secret; empty: none
   std::string peer;
   bool auto_answer = true;
   unsigned call_timeout_s = 30;
@@ -119,6 +120,7 @@ private:
   bool reconnecting_ = false;          // lost the server; the next login says "reconnected"
   unsigned self_leaves_in_flight_ = 0; // echoes of clear_tutorial_peer() still to come
   int server_protocol_ = 1;            // 1: the tutorial's server (no presence, no errors)
+  std::string resume_token_; // from the last login: takes the name back after a lost connection
   std::set<std::string> online_;
   bool presence_known_ = false;
   guint call_timer_ = 0;

@@ -50,6 +50,7 @@ enum {
   PROP_0,
   PROP_SERVER,
   PROP_USER,
+  PROP_TOKEN,
   PROP_PEER,
   PROP_AUTO_ANSWER,
   PROP_STUN_SERVER,
@@ -127,6 +128,7 @@ struct GstWebRTCCallPrivate {
   std::mutex lock; // guards the settings, the state and the inputs below
   std::string server{kDefaultServer};
   std::string user;
+  std::string token;
   std::string peer;
   bool auto_answer = true;
   std::string stun_server;
@@ -286,6 +288,9 @@ static void gst_webrtc_call_set_property(GObject *object, guint prop_id, const G
   case PROP_TLS_CA_FILE:
     priv->tls_ca_file = string();
     break;
+  case PROP_TOKEN:
+    priv->token = string();
+    break;
   case PROP_TLS_INSECURE:
     priv->tls_insecure = g_value_get_boolean(value);
     break;
@@ -346,6 +351,9 @@ static void gst_webrtc_call_get_property(GObject *object, guint prop_id, GValue 
     break;
   case PROP_TLS_CA_FILE:
     g_value_set_string(value, priv->tls_ca_file.c_str());
+    break;
+  case PROP_TOKEN:
+    g_value_set_string(value, priv->token.c_str());
     break;
   case PROP_TLS_INSECURE:
     g_value_set_boolean(value, priv->tls_insecure);
@@ -451,6 +459,7 @@ static ControllerSettings snapshot_settings(GstWebRTCCallPrivate *priv) {
   ControllerSettings s;
   s.server = priv->server;
   s.user = priv->user;
+  s.token = priv->token;
   s.peer = priv->peer;
   s.auto_answer = priv->auto_answer;
   s.call_timeout_s = priv->call_timeout;
@@ -725,6 +734,10 @@ static void gst_webrtc_call_class_init(GstWebRTCCallClass *klass) {
               "WebSocket URL of the signaling server, e.g. ws://127.0.0.1:9090.", kDefaultServer);
   string_prop(PROP_USER, "user", "User name",
               "The name to log in as; required. Other users call this name.", nullptr);
+  string_prop(PROP_TOKEN, "token", "Login token",
+              "Login token for a signaling server started with --auth-secret, issued for this "
+              "user by the application that runs it. Empty: none.",
+              nullptr);
   string_prop(PROP_PEER, "peer", "Peer",
               "The user to call when the element reaches PLAYING, waiting up to call-timeout "
               "for that user to come online. Empty: wait for a call.",

@@ -8,7 +8,7 @@ namespace webrtccall::protocol {
 namespace {
 
 // One table per enum so that the wire spelling lives in one place.
-constexpr std::array<std::pair<ErrorCode, std::string_view>, 15> kErrorCodes{{
+constexpr std::array<std::pair<ErrorCode, std::string_view>, 17> kErrorCodes{{
     {ErrorCode::kBadJson, "bad-json"},
     {ErrorCode::kBadMessage, "bad-message"},
     {ErrorCode::kBadField, "bad-field"},
@@ -24,6 +24,8 @@ constexpr std::array<std::pair<ErrorCode, std::string_view>, 15> kErrorCodes{{
     {ErrorCode::kInCall, "in-call"},
     {ErrorCode::kNotInCall, "not-in-call"},
     {ErrorCode::kRateLimited, "rate-limited"},
+    {ErrorCode::kAuthRequired, "auth-required"},
+    {ErrorCode::kAuthFailed, "auth-failed"},
 }};
 
 constexpr std::array<std::pair<LeaveReason, std::string_view>, 4> kLeaveReasons{{

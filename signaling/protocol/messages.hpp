@@ -36,6 +36,8 @@ enum class ErrorCode {
   kInCall,          // caller is already in a call with someone else
   kNotInCall,       // answer, candidate or leave to someone not in a call with the sender
   kRateLimited,     // too many messages
+  kAuthRequired,    // the server wants a login token and got none
+  kAuthFailed,      // the login token is malformed, expired or not for this name
 };
 
 std::string_view to_string(ErrorCode code);
@@ -63,8 +65,12 @@ struct IceCandidate {
 };
 
 // {"type":"login","name":"alice"}: the only message whose name is the sender's.
+// {"type":"login","name":...}; `token` (for a server with --auth-secret) and
+// `resume` (to take back a name a dead connection still holds) are extensions.
 struct Login {
   std::string name;
+  std::string token;  // empty: none
+  std::string resume; // empty: none
 };
 
 // An RTCIceServer as browsers take it: {"urls":"stun:host:port"}, with
@@ -77,13 +83,15 @@ struct IceServer {
 
 // {"type":"login","success":bool}; `code` and `message` explain a refusal,
 // `protocol` announces the server's version, `iceServers` the ICE servers
-// clients should use (all extensions).
+// clients should use, `resume` the token to log in with again should this
+// connection die (all extensions).
 struct LoginResult {
   bool success = false;
   std::optional<ErrorCode> code;
   std::string message;
   std::optional<int> protocol;
   std::vector<IceServer> ice_servers;
+  std::string resume;
 };
 
 struct Offer {

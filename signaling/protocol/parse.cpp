@@ -237,7 +237,9 @@ std::string too_large_message(std::size_t size, std::size_t max_bytes) {
 template <class Message> bool read_client_body(FieldReader &reader, Message &message);
 
 template <> bool read_client_body(FieldReader &reader, Login &message) {
-  return reader.read_string("name", message.name, true);
+  return reader.read_string("name", message.name, true) &&
+         reader.read_string("token", message.token, false) &&
+         reader.read_string("resume", message.resume, false);
 }
 
 template <> bool read_client_body(FieldReader &reader, Offer &message) {
@@ -349,7 +351,8 @@ template <> bool read_server_body(FieldReader &reader, LoginResult &message) {
   if (code)
     message.code = error_code_from_string(*code);
   message.protocol = protocol;
-  return read_ice_servers(reader, message.ice_servers);
+  return read_ice_servers(reader, message.ice_servers) &&
+         reader.read_string("resume", message.resume, false);
 }
 
 template <> bool read_server_body(FieldReader &reader, Offer &message) {

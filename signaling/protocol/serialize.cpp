@@ -119,6 +119,8 @@ struct Writer {
   std::string operator()(const Login &m) const {
     ObjectWriter w("login");
     w.string("name", m.name);
+    w.string_if_set("token", m.token);
+    w.string_if_set("resume", m.resume);
     return w.finish();
   }
   std::string operator()(const LoginResult &m) const {
@@ -131,6 +133,7 @@ struct Writer {
       w.integer("protocol", *m.protocol);
     if (!m.ice_servers.empty())
       w.ice_servers("iceServers", m.ice_servers);
+    w.string_if_set("resume", m.resume);
     return w.finish();
   }
   std::string operator()(const Offer &m) const {

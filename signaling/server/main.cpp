@@ -2,12 +2,14 @@
 // the main loop; the work is in Server.
 #include "ice_server_option.hpp"
 #include "server.hpp"
+#include "tokens.hpp"
 
 #include <glib-unix.h>
 #include <sys/resource.h>
 
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 
 using webrtccall::server::Server;
 using webrtccall::server::ServerOptions;
@@ -41,6 +43,10 @@ bool parse_options(int argc, char **argv, ServerOptions &options, bool &verbose)
   g_autofree char *tls_key = nullptr;
   g_auto(GStrv) ice_servers = nullptr;
   g_auto(GStrv) allowed_origins = nullptr;
+  g_autofree char *auth_secret = nullptr;
+  g_autofree char *auth_secret_file = nullptr;
+  g_autofree char *issue_token = nullptr;
+  int token_ttl = 3600;
   int port = options.port;
   gboolean greeting = FALSE, no_presence = FALSE, show_version = FALSE, verbose_flag = FALSE;
   auto &limits = options.limits;
@@ -68,6 +74,17 @@ bool parse_options(int argc, char **argv, ServerOptions &options, bool &verbose)
        "here; repeatable (default: any). Clients that send no Origin, i.e. not browsers, are "
        "not affected",
        "ORIGIN"},
+      {"auth-secret", 0, 0, G_OPTION_ARG_STRING, &auth_secret,
+       "Require a login token made with this secret (docs/protocol.md; default: none, as the "
+       "tutorial). Other users of the machine can read a command line: prefer "
+       "--auth-secret-file",
+       "SECRET"},
+      {"auth-secret-file", 0, 0, G_OPTION_ARG_FILENAME, &auth_secret_file,
+       "As --auth-secret, the secret being this file's first line", "FILE"},
+      {"issue-token", 0, 0, G_OPTION_ARG_STRING, &issue_token,
+       "Print a login token for NAME, made with the secret, and exit", "NAME"},
+      {"token-ttl", 0, 0, G_OPTION_ARG_INT, &token_ttl,
+       "Seconds an --issue-token token is valid (default 3600)", "S"},
       {"tls-cert", 0, 0, G_OPTION_ARG_FILENAME, &tls_cert,
        "PEM certificate: serve https:// and wss:// on the port (needs --tls-key)", "FILE"},
       {"tls-key", 0, 0, G_OPTION_ARG_FILENAME, &tls_key, "PEM private key for --tls-cert", "FILE"},
@@ -128,6 +145,7 @@ bool parse_options(int argc, char **argv, ServerOptions &options, bool &verbose)
       {"--handshake-timeout", handshake, 0, 3600},
       {"--keepalive-interval", keepalive_interval, 0, 3600},
       {"--keepalive-timeout", keepalive_timeout, 0, 86400},
+      {"--token-ttl", token_ttl, 1, 366 * 86400},
   };
   for (const auto &check : checks) {
     if (check.value < check.min || check.value > check.max) {
@@ -135,6 +153,35 @@ bool parse_options(int argc, char **argv, ServerOptions &options, bool &verbose)
                  check.max);
       return false;
     }
+  }
+  if (auth_secret && auth_secret_file) {
+    g_printerr("webrtccall-signaling: give --auth-secret or --auth-secret-file, not both\n");
+    return false;
+  }
+  if (auth_secret)
+    options.auth_secret = auth_secret;
+  if (auth_secret_file) {
+    g_autofree char *contents = nullptr;
+    if (!g_file_get_contents(auth_secret_file, &contents, nullptr, &error)) {
+      g_printerr("webrtccall-signaling: --auth-secret-file: %s\n", error->message);
+      return false;
+    }
+    options.auth_secret = std::string(contents, std::strcspn(contents, "\r\n"));
+  }
+  if ((auth_secret || auth_secret_file) && options.auth_secret.empty()) {
+    g_printerr("webrtccall-signaling: the auth secret is empty\n");
+    return false;
+  }
+  if (issue_token) {
+    if (options.auth_secret.empty()) {
+      g_printerr("webrtccall-signaling: --issue-token needs --auth-secret or --auth-secret-file\n");
+      return false;
+    }
+    gint64 expiry = g_get_real_time() / G_USEC_PER_SEC + token_ttl;
+    g_print(
+        "%s\n",
+        webrtccall::server::issue_login_token(options.auth_secret, issue_token, expiry).c_str());
+    std::exit(0);
   }
   if (host)
     options.host = host;

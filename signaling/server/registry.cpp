@@ -8,7 +8,9 @@ bool Registry::log_in(ConnectionId connection, const std::string &name) {
   if (by_name_.count(name) || sessions_.count(connection))
     return false;
   by_name_.emplace(name, connection);
-  sessions_.emplace(connection, Session{name});
+  Session session;
+  session.name = name;
+  sessions_.emplace(connection, std::move(session));
   return true;
 }
 
@@ -19,6 +21,21 @@ void Registry::log_out(ConnectionId connection) {
   by_name_.erase(it->second.name);
   sessions_.erase(it);
   presence_subscribers_.erase(connection);
+}
+
+void Registry::transfer(ConnectionId from, ConnectionId to) {
+  auto it = sessions_.find(from);
+  if (it == sessions_.end() || sessions_.count(to))
+    return;
+  Session moved = std::move(it->second);
+  sessions_.erase(it);
+  by_name_[moved.name] = to;
+  if (moved.peer != 0)
+    if (Session *peer = session(moved.peer); peer && peer->peer == from)
+      peer->peer = to;
+  sessions_.emplace(to, std::move(moved));
+  if (presence_subscribers_.erase(from))
+    presence_subscribers_.insert(to);
 }
 
 Session *Registry::session(ConnectionId connection) {

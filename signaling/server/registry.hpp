@@ -28,7 +28,8 @@ enum class CallState {
 struct Session {
   std::string name;
   CallState state = CallState::kIdle;
-  ConnectionId peer = 0; // 0 when idle
+  ConnectionId peer = 0;    // 0 when idle
+  std::string resume_token; // takes the session over from a dead connection
 };
 
 class Registry {
@@ -37,6 +38,9 @@ public:
   bool log_in(ConnectionId connection, const std::string &name);
   // Forgets the connection's name and session (its call must be ended first).
   void log_out(ConnectionId connection);
+  // Moves the session of `from` (name, call, presence) to `to`, which has
+  // none; `from` is left with nothing.
+  void transfer(ConnectionId from, ConnectionId to);
 
   Session *session(ConnectionId connection);
   const Session *session(ConnectionId connection) const;

@@ -1,6 +1,7 @@
 #include "router.hpp"
 
 #include "protocol/limits.hpp"
+#include "tokens.hpp"
 
 #include <glib.h>
 
@@ -33,7 +34,7 @@ void Router::refused(ConnectionId from, const ParseError &error) {
   g_message("connection %" G_GUINT64_FORMAT ": refused a message: %s", from, error.message.c_str());
   // A refused login is still a login reply, so the tutorial's client shows it.
   if (error.type == "login") {
-    outbox_.send(from, LoginResult{false, error.code, error.message, kProtocolVersion, {}});
+    outbox_.send(from, LoginResult{false, error.code, error.message, kProtocolVersion, {}, {}});
     return;
   }
   send_error(from, error.code, error.message, name_problem(error.name) ? "" : error.name);
@@ -41,26 +42,78 @@ void Router::refused(ConnectionId from, const ParseError &error) {
 
 void Router::handle(ConnectionId from, const Login &message) {
   if (const Session *self = registry_.session(from)) {
-    std::string text = "Already logged in as " + quoted(self->name) + " on this connection";
-    g_message("connection %" G_GUINT64_FORMAT ": %s", from, text.c_str());
-    outbox_.send(from, LoginResult{false, ErrorCode::kAlreadyLoggedIn, text, kProtocolVersion, {}});
+    refuse_login(from, ErrorCode::kAlreadyLoggedIn,
+                 "Already logged in as " + quoted(self->name) + " on this connection");
     return;
   }
   if (auto problem = name_problem(message.name)) {
-    std::string text = "The user name " + *problem;
-    g_message("connection %" G_GUINT64_FORMAT ": login refused: %s", from, text.c_str());
-    outbox_.send(from, LoginResult{false, ErrorCode::kInvalidName, text, kProtocolVersion, {}});
+    refuse_login(from, ErrorCode::kInvalidName, "The user name " + *problem);
     return;
   }
-  if (!registry_.log_in(from, message.name)) {
-    std::string text = "The name \"" + message.name + "\" is taken; choose another";
-    g_message("connection %" G_GUINT64_FORMAT ": login refused: %s", from, text.c_str());
-    outbox_.send(from, LoginResult{false, ErrorCode::kNameTaken, text, kProtocolVersion, {}});
+  if (auto problem = authentication_problem(message)) {
+    refuse_login(from, problem->first, problem->second);
     return;
   }
+  if (auto holder = registry_.find(message.name)) {
+    if (!resume(from, *holder, message))
+      refuse_login(from, ErrorCode::kNameTaken,
+                   "The name \"" + message.name + "\" is taken; choose another");
+    return;
+  }
+  registry_.log_in(from, message.name);
+  std::string token = random_token();
+  registry_.session(from)->resume_token = token;
   g_info("connection %" G_GUINT64_FORMAT ": logged in as \"%s\"", from, message.name.c_str());
-  outbox_.send(from, LoginResult{true, std::nullopt, {}, kProtocolVersion, options_.ice_servers});
+  outbox_.send(from,
+               LoginResult{true, std::nullopt, {}, kProtocolVersion, options_.ice_servers, token});
   broadcast_presence(Presence{std::nullopt, message.name, {}}, from);
+}
+
+void Router::refuse_login(ConnectionId to, ErrorCode code, const std::string &message) {
+  g_message("connection %" G_GUINT64_FORMAT ": login refused: %s", to, message.c_str());
+  outbox_.send(to, LoginResult{false, code, message, kProtocolVersion, {}, {}});
+}
+
+std::optional<std::pair<ErrorCode, std::string>>
+Router::authentication_problem(const Login &login) const {
+  if (options_.auth_secret.empty())
+    return std::nullopt;
+  if (login.token.empty())
+    return std::make_pair(ErrorCode::kAuthRequired,
+                          std::string("This server needs a login token: get one from the "
+                                      "application that lets you use it"));
+  switch (check_login_token(options_.auth_secret, login.name, login.token,
+                            g_get_real_time() / G_USEC_PER_SEC)) {
+  case TokenProblem::kNone:
+    return std::nullopt;
+  case TokenProblem::kExpired:
+    return std::make_pair(ErrorCode::kAuthFailed,
+                          std::string("The login token has expired: get a new one"));
+  case TokenProblem::kMalformed:
+    return std::make_pair(ErrorCode::kAuthFailed,
+                          std::string("The login token is malformed (expected EXPIRY.SIGNATURE)"));
+  case TokenProblem::kWrongSignature:
+    break;
+  }
+  return std::make_pair(ErrorCode::kAuthFailed,
+                        "The login token is not valid for " + quoted(login.name));
+}
+
+bool Router::resume(ConnectionId from, ConnectionId holder, const Login &login) {
+  Session *held = registry_.session(holder);
+  if (login.resume.empty() || !held || !tokens_equal(login.resume, held->resume_token))
+    return false;
+  // The name, its call and its presence subscription move over; the peer
+  // hears nothing, since for it the user never left.
+  registry_.transfer(holder, from);
+  std::string token = random_token();
+  registry_.session(from)->resume_token = token;
+  g_info("connection %" G_GUINT64_FORMAT ": \"%s\" resumed from connection %" G_GUINT64_FORMAT,
+         from, login.name.c_str(), holder);
+  outbox_.send(from,
+               LoginResult{true, std::nullopt, {}, kProtocolVersion, options_.ice_servers, token});
+  outbox_.close(holder, "logged in again on another connection");
+  return true;
 }
 
 void Router::handle(ConnectionId from, const Offer &message) {

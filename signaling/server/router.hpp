@@ -18,11 +18,14 @@ class Outbox {
 public:
   virtual ~Outbox() = default;
   virtual void send(ConnectionId to, const protocol::ServerMessage &message) = 0;
+  // Closes a connection whose session went to another one (a resume).
+  virtual void close(ConnectionId connection, const std::string &why) = 0;
 };
 
 struct RouterOptions {
   bool presence = true;                         // answer {"type":"presence"} requests
   std::vector<protocol::IceServer> ice_servers; // given to every client at login
+  std::string auth_secret;                      // non-empty: logins need a token (tokens.hpp)
 };
 
 class Router {
@@ -51,6 +54,13 @@ public:
 private:
   void send_error(ConnectionId to, protocol::ErrorCode code, std::string message,
                   const std::string &name = {});
+  void refuse_login(ConnectionId to, protocol::ErrorCode code, const std::string &message);
+  // Why `login` may not have its name by --auth-secret, or "" if it may.
+  std::optional<std::pair<protocol::ErrorCode, std::string>>
+  authentication_problem(const protocol::Login &login) const;
+  // Gives the session holding `login`'s name to `from` if the resume token
+  // matches; false if it does not.
+  bool resume(ConnectionId from, ConnectionId holder, const protocol::Login &login);
   // Looks up the addressed user; replies with an error and returns 0 when
   // there is no such user.
   ConnectionId addressee(ConnectionId from, const std::string &name);

@@ -69,7 +69,8 @@ void respond_text(SoupServerMessage *message, guint status, const char *type,
 
 Server::Server(ServerOptions options)
     : options_(std::move(options)),
-      router_(*this, RouterOptions{options_.presence, options_.ice_servers}) {}
+      router_(*this, RouterOptions{options_.presence, options_.ice_servers, options_.auth_secret}) {
+}
 
 Server::~Server() {
   connections_.clear();
@@ -372,6 +373,14 @@ void Server::send(ConnectionId to, const protocol::ServerMessage &message) {
   auto it = connections_.find(to);
   if (it != connections_.end())
     it->second->send(protocol::serialize(message));
+}
+
+void Server::close(ConnectionId connection, const std::string &why) {
+  auto it = connections_.find(connection);
+  if (it == connections_.end())
+    return;
+  g_info("connection %" G_GUINT64_FORMAT ": closing: %s", connection, why.c_str());
+  it->second->close(SOUP_WEBSOCKET_CLOSE_POLICY_VIOLATION, why.c_str());
 }
 
 void Server::on_text(Connection &connection, std::string_view text) {

@@ -34,6 +34,7 @@ struct ServerOptions {
   // Web pages allowed to open a WebSocket here, as "scheme://host[:port]",
   // besides pages this server serves itself. Empty: any page.
   std::vector<std::string> allowed_origins;
+  std::string auth_secret; // non-empty: logins need a token (tokens.hpp)
   Limits limits;
 };
 
@@ -62,6 +63,7 @@ private:
 
   // Outbox
   void send(ConnectionId to, const protocol::ServerMessage &message) override;
+  void close(ConnectionId connection, const std::string &why) override;
   // ConnectionOwner
   void on_text(Connection &connection, std::string_view text) override;
   void on_gone(Connection &connection) override;

@@ -88,12 +88,29 @@ std::string soup_login(SoupSession *session, SoupMessage *upgrade, const char *n
 void test_help_documents_every_option() {
   Run help = run({"--help"});
   g_assert_cmpint(help.status, ==, 0);
-  for (const char *option :
-       {"--host", "--port", "--web-root", "--greeting", "--ice-server", "--allowed-origin",
-        "--tls-cert", "--tls-key", "--no-presence", "--max-message-bytes", "--max-message-rate",
-        "--message-burst", "--max-connections", "--max-connections-per-address",
-        "--handshake-timeout", "--keepalive-interval", "--keepalive-timeout", "--verbose",
-        "--version"})
+  for (const char *option : {"--host",
+                             "--port",
+                             "--web-root",
+                             "--greeting",
+                             "--ice-server",
+                             "--allowed-origin",
+                             "--auth-secret",
+                             "--auth-secret-file",
+                             "--issue-token",
+                             "--token-ttl",
+                             "--tls-cert",
+                             "--tls-key",
+                             "--no-presence",
+                             "--max-message-bytes",
+                             "--max-message-rate",
+                             "--message-burst",
+                             "--max-connections",
+                             "--max-connections-per-address",
+                             "--handshake-timeout",
+                             "--keepalive-interval",
+                             "--keepalive-timeout",
+                             "--verbose",
+                             "--version"})
     if (help.out.find(option) == std::string::npos)
       g_error("--help does not document %s:\n%s", option, help.out.c_str());
 }
@@ -204,7 +221,7 @@ void test_tls_serves_https_and_wss() {
   g_autoptr(SoupMessage) upgrade = soup_message_new("GET", server.url().c_str());
   g_signal_connect(upgrade, "accept-certificate", G_CALLBACK(accept_test_certificate), nullptr);
   std::string reply = soup_login(session, upgrade, "tls");
-  g_assert_cmpstr(reply.c_str(), ==, R"({"type":"login","success":true,"protocol":2})");
+  g_assert_true(g_str_has_prefix(reply.c_str(), R"({"type":"login","success":true,"protocol":2,)"));
 
   // A plain-text client on the TLS port gets nowhere, and the server goes on.
   WsClient plain(server.http_url("/").replace(0, 5, "ws://"), {}, true);
@@ -261,6 +278,73 @@ void test_bad_allowed_origin_is_refused() {
   Run bad = run({"--allowed-origin", "https://app.example/path"});
   g_assert_cmpint(bad.status, ==, 2);
   g_assert_true(bad.err.find("is not an origin") != std::string::npos);
+}
+
+// --auth-secret: logins need a token; --issue-token makes one, and the
+// documented formula (HMAC-SHA256 of "NAME\nEXPIRY") makes the same.
+void test_auth_secret_needs_tokens() {
+  Run issued = run({"--auth-secret", "s3cret", "--issue-token", "alice", "--token-ttl", "600"});
+  g_assert_cmpint(issued.status, ==, 0);
+  std::string token = issued.out.substr(0, issued.out.find('\n'));
+  std::string expiry = token.substr(0, token.find('.'));
+  std::string signed_text = "alice\n" + expiry;
+  g_autofree char *hmac = g_compute_hmac_for_string(
+      G_CHECKSUM_SHA256, reinterpret_cast<const guchar *>("s3cret"), 6, signed_text.c_str(), -1);
+  std::string expected = expiry + "." + hmac;
+  g_assert_cmpstr(token.c_str(), ==, expected.c_str());
+  gint64 left = g_ascii_strtoll(expiry.c_str(), nullptr, 10) - g_get_real_time() / G_USEC_PER_SEC;
+  g_assert_cmpint(left, >, 590);
+  g_assert_cmpint(left, <=, 600);
+
+  g_autofree char *dir = g_dir_make_tmp("webrtccall-auth-XXXXXX", nullptr);
+  std::string secret_file = std::string(dir) + "/secret";
+  g_assert_true(g_file_set_contents(secret_file.c_str(), "s3cret\n", -1, nullptr));
+  ServerProcess server = ServerProcess::ours({"--auth-secret-file", secret_file});
+  WsClient anonymous(server.url());
+  anonymous.send_text(R"({"type":"login","name":"alice"})");
+  Json refused = anonymous.expect_type("login");
+  g_assert_false(refused.boolean("success"));
+  g_assert_cmpstr(refused.str("code"), ==, "auth-required");
+  WsClient alice(server.url());
+  alice.send_text(R"({"type":"login","name":"alice","token":")" + token + "\"}");
+  Json accepted = alice.expect_type("login");
+  g_assert_true(accepted.boolean("success"));
+  WsClient mallory(server.url());
+  mallory.send_text(R"({"type":"login","name":"mallory","token":")" + token + "\"}");
+  Json wrong = mallory.expect_type("login");
+  g_assert_cmpstr(wrong.str("code"), ==, "auth-failed");
+  g_unlink(secret_file.c_str());
+  g_rmdir(dir);
+}
+
+// A client whose connection died (no close, the server still holds it)
+// takes its name and call back at once with its resume token.
+void test_resume_over_a_new_connection() {
+  ServerProcess server = ServerProcess::ours();
+  auto alice = std::make_unique<WsClient>(server.url());
+  alice->send_text(R"({"type":"login","name":"alice"})");
+  Json login = alice->expect_type("login");
+  std::string token = login.str("resume");
+  g_assert_cmpuint(token.size(), ==, 32);
+  WsClient bob(server.url());
+  bob.login("bob");
+  establish(*alice, "bob", bob, "alice");
+
+  WsClient again(server.url());
+  again.send_text(R"({"type":"login","name":"alice","resume":")" + token + "\"}");
+  Json resumed = again.expect_type("login");
+  g_assert_true(resumed.boolean("success"));
+  std::string new_token = resumed.str("resume");
+  g_assert_true(new_token.size() == 32 && new_token != token);
+  // Still in the call with bob, through the new connection.
+  bob.send_text(candidate_json("alice", 0));
+  again.expect_type("candidate");
+  again.send_text(R"({"type":"leave","name":"bob"})");
+  Json leave = bob.expect_type("leave");
+  g_assert_cmpstr(leave.str("name"), ==, "alice");
+  // The old connection was closed by the server (policy violation: replaced).
+  g_assert_cmpint(alice->expect_closed("the replaced connection's close"), ==, 1008);
+  g_assert_true(server.running());
 }
 
 void test_ice_servers_reach_clients_at_login() {
@@ -346,7 +430,7 @@ void test_libsoup_client_logs_in() {
   g_autoptr(SoupMessage) message = soup_message_new("GET", server.url().c_str());
   bool extensions = true;
   std::string reply = soup_login(session, message, "soup", &extensions);
-  g_assert_cmpstr(reply.c_str(), ==, R"({"type":"login","success":true,"protocol":2})");
+  g_assert_true(g_str_has_prefix(reply.c_str(), R"({"type":"login","success":true,"protocol":2,)"));
   // No extension was negotiated, though libsoup's client offers deflate.
   g_assert_false(extensions);
 }
@@ -365,6 +449,8 @@ int main(int argc, char **argv) {
                   test_default_web_root_serves_the_client);
   g_test_add_func("/server/tls/https-and-wss", test_tls_serves_https_and_wss);
   g_test_add_func("/server/allowed-origin/only-listed-pages", test_allowed_origin);
+  g_test_add_func("/server/auth/secret-needs-tokens", test_auth_secret_needs_tokens);
+  g_test_add_func("/server/resume/over-a-new-connection", test_resume_over_a_new_connection);
   g_test_add_func("/server/allowed-origin/bad-value", test_bad_allowed_origin_is_refused);
   g_test_add_func("/server/tls/options-go-together", test_tls_options_go_together);
   g_test_add_func("/server/cli/bad-ice-server", test_bad_ice_server_is_refused);

@@ -263,7 +263,8 @@ void test_names_follow_the_rules() {
 void test_client_messages_round_trip() {
   IceCandidate candidate{"candidate:1 1 udp 1 127.0.0.1 9 typ host", "0", 0, "uf"};
   ClientMessage messages[] = {
-      Login{"alice"},
+      Login{"alice", {}, {}},
+      Login{"alice", "1893456000.ab12", "0123456789abcdef0123456789abcdef"},
       Offer{"bob", {"offer", "v=0\r\na=x\r\n"}},
       Answer{"alice", {"answer", "v=0\r\n"}},
       Candidate{"bob", candidate},
@@ -284,13 +285,15 @@ void test_client_messages_round_trip() {
 void test_server_messages_round_trip() {
   IceCandidate candidate{"candidate:1", std::nullopt, 1, std::nullopt};
   ServerMessage messages[] = {
-      LoginResult{true, std::nullopt, {}, kProtocolVersion, {}},
+      LoginResult{true, std::nullopt, {}, kProtocolVersion, {}, {}},
       LoginResult{true,
                   std::nullopt,
                   {},
                   kProtocolVersion,
-                  {{"stun:127.0.0.1:3478", {}, {}}, {"turn:127.0.0.1:3478", "u", "p:w"}}},
-      LoginResult{false, ErrorCode::kNameTaken, "taken", kProtocolVersion, {}},
+                  {{"stun:127.0.0.1:3478", {}, {}}, {"turn:127.0.0.1:3478", "u", "p:w"}},
+                  "0123456789abcdef0123456789abcdef"},
+      LoginResult{false, ErrorCode::kNameTaken, "taken", kProtocolVersion, {}, {}},
+      LoginResult{false, ErrorCode::kAuthFailed, "expired", kProtocolVersion, {}, {}},
       Offer{"alice", {"offer", "v=0\r\n"}},
       Answer{"bob", {"answer", "v=0\r\n"}},
       Candidate{"bob", candidate},
@@ -316,7 +319,7 @@ void test_relayed_offer_wire_shape() {
   g_assert_cmpstr(text.c_str(), ==,
                   R"({"type":"offer","offer":{"type":"offer","sdp":"v=0"},"name":"alice"})");
   std::string login =
-      serialize(ServerMessage{LoginResult{true, std::nullopt, {}, std::nullopt, {}}});
+      serialize(ServerMessage{LoginResult{true, std::nullopt, {}, std::nullopt, {}, {}}});
   g_assert_cmpstr(login.c_str(), ==, R"({"type":"login","success":true})");
 }
 

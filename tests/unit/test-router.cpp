@@ -1,10 +1,12 @@
 // The router's call-state rules, without sockets: messages in, sends out.
 #include "protocol/serialize.hpp"
 #include "router.hpp"
+#include "tokens.hpp"
 
 #include <glib.h>
 
 #include <deque>
+#include <map>
 #include <set>
 #include <string>
 
@@ -15,20 +17,37 @@ namespace {
 
 constexpr ConnectionId kAlice = 1, kBob = 2, kCarol = 3, kDave = 4;
 
+// A login reply's random resume token, cut out so replies compare exactly.
+std::string without_resume(const std::string &text, std::string *token = nullptr) {
+  const std::string key = ",\"resume\":\"";
+  std::size_t start = text.find(key);
+  if (start == std::string::npos)
+    return text;
+  std::size_t end = text.find('"', start + key.size());
+  if (token)
+    *token = text.substr(start + key.size(), end - start - key.size());
+  return text.substr(0, start) + text.substr(end + 1);
+}
+
 class RecordingOutbox : public Outbox {
 public:
   void send(ConnectionId to, const ServerMessage &message) override {
     sent.emplace_back(to, serialize(message));
   }
+  void close(ConnectionId connection, const std::string &) override {
+    closed.push_back(connection);
+  }
   std::deque<std::pair<ConnectionId, std::string>> sent;
+  std::vector<ConnectionId> closed;
 };
 
 struct Fixture {
   RecordingOutbox outbox;
-  Router router{outbox, RouterOptions{true, {}}};
+  Router router{outbox, RouterOptions{true, {}, {}}};
+  std::map<ConnectionId, std::string> resume_tokens;
 
   void log_in(ConnectionId id, const std::string &name) {
-    router.received(id, Login{name});
+    router.received(id, Login{name, {}, {}});
     expect(id, R"({"type":"login","success":true,"protocol":2})");
   }
 
@@ -37,8 +56,17 @@ struct Fixture {
     if (outbox.sent.empty())
       g_error("expected %s to connection %" G_GUINT64_FORMAT ", nothing was sent", json.c_str(),
               to);
-    auto [id, text] = outbox.sent.front();
+    auto [id, sent] = outbox.sent.front();
     outbox.sent.pop_front();
+    std::string token;
+    std::string text = without_resume(sent, &token);
+    if (!token.empty()) {
+      // Every successful login gets a fresh, unguessable token.
+      g_assert_cmpuint(token.size(), ==, 32);
+      for (const auto &[holder, previous] : resume_tokens)
+        g_assert_cmpstr(previous.c_str(), !=, token.c_str());
+      resume_tokens[id] = token;
+    }
     if (id != to || text != json)
       g_error("expected to %" G_GUINT64_FORMAT ": %s\n     sent to %" G_GUINT64_FORMAT ": %s", to,
               json.c_str(), id, text.c_str());
@@ -95,7 +123,7 @@ const char *kCandidateJson =
 // --- login
 
 void login_taken_name_is_refused(Fixture &f) {
-  f.router.received(kDave, Login{"alice"});
+  f.router.received(kDave, Login{"alice", {}, {}});
   f.expect(
       kDave,
       R"({"type":"login","success":false,"code":"name-taken","message":"The name \"alice\" is taken; choose another","protocol":2})");
@@ -104,7 +132,7 @@ void login_taken_name_is_refused(Fixture &f) {
 void login_invalid_names_are_refused(Fixture &f) {
   for (std::string name : {std::string(), std::string(" x"), std::string("a\nb"),
                            std::string(65, 'x'), std::string(1 << 20, 'x')}) {
-    f.router.received(kDave, Login{name});
+    f.router.received(kDave, Login{name, {}, {}});
     auto [id, text] = f.outbox.sent.front();
     f.outbox.sent.pop_front();
     g_assert_cmpuint(id, ==, kDave);
@@ -127,7 +155,7 @@ void login_proto_names_work(Fixture &f) {
 }
 
 void login_second_on_one_connection_is_refused(Fixture &f) {
-  f.router.received(kAlice, Login{"alice2"});
+  f.router.received(kAlice, Login{"alice2", {}, {}});
   f.expect(
       kAlice,
       R"({"type":"login","success":false,"code":"already-logged-in","message":"Already logged in as \"alice\" on this connection","protocol":2})");
@@ -395,14 +423,14 @@ void presence_lists_then_sends_changes(Fixture &f) {
   f.router.disconnected(kDave);
   f.expect(kAlice, R"({"type":"presence","left":"dave"})");
   // Failed logins change nothing.
-  f.router.received(kDave, Login{"bob"});
+  f.router.received(kDave, Login{"bob", {}, {}});
   f.expect(
       kDave,
       R"({"type":"login","success":false,"code":"name-taken","message":"The name \"bob\" is taken; choose another","protocol":2})");
 }
 
 void presence_costs_nothing_unasked(Fixture &f) {
-  f.router.received(kDave, Login{"dave"});
+  f.router.received(kDave, Login{"dave", {}, {}});
   f.expect(kDave, R"({"type":"login","success":true,"protocol":2})");
   f.router.disconnected(kDave); // nobody subscribed: nothing is sent
 }
@@ -416,8 +444,8 @@ void presence_subscriber_leaving_stops_updates(Fixture &f) {
 
 void presence_can_be_turned_off(Fixture &) {
   RecordingOutbox outbox;
-  Router router(outbox, RouterOptions{false, {}});
-  router.received(kAlice, Login{"alice"});
+  Router router(outbox, RouterOptions{false, {}, {}});
+  router.received(kAlice, Login{"alice", {}, {}});
   router.received(kAlice, Presence{});
   g_assert_cmpuint(outbox.sent.size(), ==, 2);
   g_assert_true(outbox.sent[1].second.find("\"code\":\"unknown-type\"") != std::string::npos);
@@ -425,11 +453,90 @@ void presence_can_be_turned_off(Fixture &) {
 
 void login_hands_out_ice_servers(Fixture &) {
   RecordingOutbox outbox;
-  Router router(outbox, RouterOptions{true, {{"stun:127.0.0.1:3478", {}, {}}}});
-  router.received(kAlice, Login{"alice"});
+  Router router(outbox, RouterOptions{true, {{"stun:127.0.0.1:3478", {}, {}}}, {}});
+  router.received(kAlice, Login{"alice", {}, {}});
+  std::string reply = without_resume(outbox.sent[0].second);
   g_assert_cmpstr(
-      outbox.sent[0].second.c_str(), ==,
+      reply.c_str(), ==,
       R"({"type":"login","success":true,"protocol":2,"iceServers":[{"urls":"stun:127.0.0.1:3478"}]})");
+}
+
+// --- resume
+
+// alice's connection died mid-call without the server noticing; she logs in
+// again on a new one (kDave) with her token and keeps name and call.
+void resume_takes_the_name_and_call_back(Fixture &f) {
+  f.establish_alice_bob();
+  std::string token = f.resume_tokens.at(kAlice);
+  f.router.received(kDave, Login{"alice", {}, token});
+  f.expect(kDave, R"({"type":"login","success":true,"protocol":2})");
+  g_assert_cmpuint(f.outbox.closed.size(), ==, 1);
+  g_assert_cmpuint(f.outbox.closed[0], ==, kAlice);
+  f.expect_nothing(); // bob hears nothing: for him alice never left
+  // The old connection closing later changes nothing.
+  f.router.disconnected(kAlice);
+  f.expect_nothing();
+  f.router.received(kBob, Candidate{"alice", kCandidate});
+  f.expect(kDave, std::string(R"({"type":"candidate",)") + kCandidateJson + R"(,"name":"bob"})");
+  f.router.received(kDave, Leave{"bob", LeaveReason::kHangup});
+  f.expect(kBob, R"({"type":"leave","name":"alice","reason":"hangup"})");
+  g_assert_true(f.state(kBob) == CallState::kIdle);
+  // The token was spent: the new one is another.
+  g_assert_cmpstr(f.resume_tokens.at(kDave).c_str(), !=, token.c_str());
+}
+
+void resume_with_wrong_token_is_name_taken(Fixture &f) {
+  std::string token = f.resume_tokens.at(kAlice);
+  token[0] = token[0] == 'a' ? 'b' : 'a';
+  f.router.received(kDave, Login{"alice", {}, token});
+  f.expect(
+      kDave,
+      R"({"type":"login","success":false,"code":"name-taken","message":"The name \"alice\" is taken; choose another","protocol":2})");
+  // bob's token is not alice's.
+  f.router.received(kDave, Login{"alice", {}, f.resume_tokens.at(kBob)});
+  f.expect(
+      kDave,
+      R"({"type":"login","success":false,"code":"name-taken","message":"The name \"alice\" is taken; choose another","protocol":2})");
+  g_assert_true(f.outbox.closed.empty());
+}
+
+// A resume token for a name nobody holds (the server restarted) is ignored.
+void resume_of_a_free_name_is_a_plain_login(Fixture &f) {
+  f.router.received(kDave, Login{"dave", {}, "0123456789abcdef0123456789abcdef"});
+  f.expect(kDave, R"({"type":"login","success":true,"protocol":2})");
+  g_assert_true(f.outbox.closed.empty());
+}
+
+// --- authentication (--auth-secret)
+
+void logins_need_a_valid_token_with_a_secret(Fixture &) {
+  RecordingOutbox outbox;
+  Router router(outbox, RouterOptions{true, {}, "s3cret"});
+  gint64 later = g_get_real_time() / G_USEC_PER_SEC + 3600;
+  auto reply = [&](ConnectionId id, Login login) {
+    router.received(id, login);
+    std::string text = without_resume(outbox.sent.back().second);
+    return text;
+  };
+  auto refused = [](const std::string &text, const char *code) {
+    return text.find("\"success\":false") != std::string::npos &&
+           text.find(std::string("\"code\":\"") + code + "\"") != std::string::npos;
+  };
+  g_assert_true(refused(reply(kAlice, Login{"alice", {}, {}}), "auth-required"));
+  // Issued for bob: not alice's.
+  g_assert_true(refused(
+      reply(kAlice, Login{"alice", issue_login_token("s3cret", "bob", later), {}}), "auth-failed"));
+  g_assert_true(refused(reply(kAlice, Login{"alice", "garbage", {}}), "auth-failed"));
+  std::string expired = issue_login_token("s3cret", "alice", later - 7200);
+  std::string text = reply(kAlice, Login{"alice", expired, {}});
+  g_assert_true(refused(text, "auth-failed"));
+  g_assert_true(text.find("expired") != std::string::npos);
+  g_assert_true(
+      refused(reply(kAlice, Login{"alice", issue_login_token("other", "alice", later), {}}),
+              "auth-failed"));
+  std::string accepted =
+      reply(kAlice, Login{"alice", issue_login_token("s3cret", "alice", later), {}});
+  g_assert_cmpstr(accepted.c_str(), ==, R"({"type":"login","success":true,"protocol":2})");
 }
 
 // --- shutdown
@@ -480,6 +587,10 @@ int main(int argc, char **argv) {
   add("/router/answer/unknown-user-is-refused", answer_to_unknown_user_is_refused);
   add("/router/candidate/both-ways-while-pending", candidates_flow_both_ways_while_pending);
   add("/router/candidate/flow-in-call", candidates_flow_in_established_call);
+  add("/router/resume/takes-the-name-and-call-back", resume_takes_the_name_and_call_back);
+  add("/router/resume/wrong-token-is-name-taken", resume_with_wrong_token_is_name_taken);
+  add("/router/resume/free-name-is-a-plain-login", resume_of_a_free_name_is_a_plain_login);
+  add("/router/auth/logins-need-a-valid-token", logins_need_a_valid_token_with_a_secret);
   add("/router/candidate/outside-call-is-refused", candidate_outside_call_is_refused);
   add("/router/candidate/to-non-peer-is-refused", candidate_to_other_than_peer_is_refused);
   add("/router/leave/relayed-with-sender-and-reason", leave_is_relayed_with_sender_and_reason);
