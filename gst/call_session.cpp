@@ -562,11 +562,20 @@ void CallSession::accept_offer(const std::string &sdp) {
       if (media_kind_of(media, kind) && kind == input->kind())
         theirs += (theirs.empty() ? "" : ", ") + codec_names(media);
     }
+    std::string carries = input->codec()->encoding_name;
+    std::string advice = "Use an encoder for one of the peer's codecs.";
+    if (carries == "H264" && theirs.find("H264") != std::string::npos) {
+      // Offered, but in no profile (or packetization mode) that fits our stream.
+      g_autoptr(GstCaps) media = input->caps();
+      carries += " in profile-level-id " + h264::of_stream(media).to_string();
+      advice = "Encode a profile the peer offers, e.g. with video/x-h264,profile=constrained-"
+               "baseline after the encoder.";
+    }
     fail("no-common-codec",
          "No common " + std::string(to_string(input->kind())) + " codec: " + input->name() +
-             " carries " + input->codec()->encoding_name + ", " + peer_ + " offers " +
-             (theirs.empty() ? "no " + std::string(to_string(input->kind())) : theirs) +
-             ". Use an encoder for one of the peer's codecs.");
+             " carries " + carries + ", " + peer_ + " offers " +
+             (theirs.empty() ? "no " + std::string(to_string(input->kind())) : theirs) + ". " +
+             advice);
     return;
   }
 

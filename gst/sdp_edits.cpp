@@ -35,15 +35,20 @@ void make_inactive(GstSDPMedia *media) {
   gst_sdp_media_add_attribute(media, "inactive", "");
 }
 
-// Strips a rejected m-line down to what identifies it. Nothing of its codecs
-// may reach webrtcbin's payload type map for the bundled transport.
+// Strips a rejected m-line down to what identifies it: one format, with its
+// rtpmap so that webrtcbin need not log an error over a format it cannot map.
 void strip(GstSDPMedia *media) {
   gst_sdp_media_set_port_info(media, 0, 0);
   while (gst_sdp_media_formats_len(media) > 1)
     gst_sdp_media_remove_format(media, gst_sdp_media_formats_len(media) - 1);
-  for (guint i = gst_sdp_media_attributes_len(media); i-- > 0;)
-    if (!kept(gst_sdp_media_get_attribute(media, i)->key))
+  std::string format_prefix = std::string(gst_sdp_media_get_format(media, 0)) + " ";
+  for (guint i = gst_sdp_media_attributes_len(media); i-- > 0;) {
+    const GstSDPAttribute *attribute = gst_sdp_media_get_attribute(media, i);
+    bool its_rtpmap = g_strcmp0(attribute->key, "rtpmap") == 0 && attribute->value &&
+                      g_str_has_prefix(attribute->value, format_prefix.c_str());
+    if (!kept(attribute->key) && !its_rtpmap)
       gst_sdp_media_remove_attribute(media, i);
+  }
   while (gst_sdp_media_bandwidths_len(media) > 0)
     gst_sdp_media_remove_bandwidth(media, 0);
   make_inactive(media);

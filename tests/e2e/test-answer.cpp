@@ -154,10 +154,13 @@ std::string fmtp_of(const GstSDPMedia *m, const std::string &pt) {
   return {};
 }
 
+// Port 0, the offer's mid, one format, and none of the offer's other lines.
 void expect_rejected(const GstSDPMedia *m, const char *mid) {
   g_assert_cmpuint(gst_sdp_media_get_port(m), ==, 0);
   g_assert_cmpstr(gst_sdp_media_get_attribute_val(m, "mid"), ==, mid);
-  g_assert_null(gst_sdp_media_get_attribute_val(m, "rtpmap"));
+  g_assert_cmpuint(gst_sdp_media_formats_len(m), ==, 1);
+  for (const char *gone : {"extmap", "rtcp-fb", "ssrc", "msid", "sctp-port", "sendrecv"})
+    g_assert_null(gst_sdp_media_get_attribute_val(m, gone));
 }
 
 std::string bundle_group(const SdpPtr &sdp) {
@@ -192,6 +195,25 @@ void test_h264_high() {
   std::string pt = only_format(media(answer, 1));
   g_assert_cmpstr(pt.c_str(), ==, "112");
   g_assert_true(fmtp_of(media(answer, 1), pt).find("profile-level-id=64001f") != std::string::npos);
+}
+
+// A High profile stream cannot go out as Constrained Baseline: the call
+// fails saying so, instead of sending what the peer may not decode.
+void test_h264_profile_not_offered() {
+  Answering call((std::string(kX264) + " ! video/x-h264,profile=high").c_str());
+  std::string video = video_mline("1");
+  // Keep only the Constrained Baseline payload types of Chromium's list.
+  for (const char *profile : {"42001f", "4d001f", "64001f"}) {
+    std::string needle = std::string("profile-level-id=") + profile;
+    for (std::size_t at; (at = video.find(needle)) != std::string::npos;)
+      video.replace(at, needle.size(), "profile-level-id=42e01f");
+  }
+  call.caller.send_text(offer_json("bob", offer_sdp("0 1", audio_mline("0") + video)));
+  std::string reason;
+  std::string message = call.callee->wait_error(kAnswerMs, &reason);
+  g_assert_cmpstr(reason.c_str(), ==, "no-common-codec");
+  g_assert_true(message.find("profile-level-id 6400") != std::string::npos);
+  g_assert_true(message.find("constrained-baseline") != std::string::npos);
 }
 
 // VP8 keeps the offer's payload type (96), among all of Chromium's codecs.
@@ -264,6 +286,7 @@ int main(int argc, char **argv) {
   g_test_init(&argc, &argv, nullptr);
   g_test_add_func("/answer/h264/constrained-baseline", test_h264_constrained_baseline);
   g_test_add_func("/answer/h264/high", test_h264_high);
+  g_test_add_func("/answer/h264/profile-not-offered", test_h264_profile_not_offered);
   g_test_add_func("/answer/vp8-among-many", test_vp8_among_many);
   g_test_add_func("/answer/rejects-in-place", test_rejects_in_place);
   g_test_add_func("/answer/bundled-credentials-differ", test_bundled_credentials_differ);
