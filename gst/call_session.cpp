@@ -21,6 +21,9 @@ using Weak = std::weak_ptr<CallSession>;
 // How long offer() and accept_offer() wait for a sink pad's caps.
 constexpr unsigned kCodecWaitMs = 100;
 constexpr unsigned kCodecWaits = 50;
+// How long create_description() waits for the senders' caps at webrtcbin.
+constexpr unsigned kCapsWaitMs = 10;
+constexpr unsigned kCapsWaits = 200;
 
 void free_weak(gpointer data, GClosure *) {
   delete static_cast<Weak *>(data);
@@ -88,6 +91,16 @@ bool has_attribute(const GstSDPMedia *media, const char *key) {
     if (g_strcmp0(gst_sdp_media_get_attribute(media, i)->key, key) == 0)
       return true;
   return false;
+}
+
+// Video asks for lost packets again (NACK) and resends them on request
+// (RTX), as browsers do: without it webrtcbin leaves nack out of the SDP,
+// and every lost packet costs a frozen picture until the next keyframe.
+// Audio is not worth a round trip: Opus hides a lost packet better.
+void enable_retransmission(GstWebRTCRTPTransceiver *transceiver, MediaKind kind) {
+  if (kind == MediaKind::kVideo &&
+      g_object_class_find_property(G_OBJECT_GET_CLASS(transceiver), "do-nack"))
+    g_object_set(transceiver, "do-nack", TRUE, nullptr);
 }
 
 // Payloader settings browsers need, by property so that one place serves
@@ -325,6 +338,7 @@ void CallSession::add_sender(SinkInput *input, const Codec &codec, int pt, GstCa
   if (transceiver) {
     g_object_set(transceiver, "direction", GST_WEBRTC_RTP_TRANSCEIVER_DIRECTION_SENDRECV,
                  "codec-preferences", caps, nullptr);
+    enable_retransmission(transceiver, codec.kind);
     gst_object_unref(transceiver);
   }
   g_autoptr(GstPad) payloader_src = gst_element_get_static_pad(sender.elements.back(), "src");
@@ -343,8 +357,10 @@ void CallSession::add_receiver(MediaKind kind, GstCaps *caps) {
   GstWebRTCRTPTransceiver *transceiver = nullptr;
   g_signal_emit_by_name(webrtc_, "add-transceiver", GST_WEBRTC_RTP_TRANSCEIVER_DIRECTION_RECVONLY,
                         caps, &transceiver);
-  if (transceiver)
+  if (transceiver) {
+    enable_retransmission(transceiver, kind);
     gst_object_unref(transceiver);
+  }
   GST_INFO_OBJECT(element_, "receives %s only", to_string(kind));
 }
 
@@ -407,9 +423,37 @@ void CallSession::offer() {
   create_description("offer");
 }
 
+// Whether every sender's caps have reached webrtcbin. They carry the RTP
+// stream's SSRC, which the description states: before they arrive webrtcbin
+// writes an RTX group for SSRC 0 ("a=ssrc-group:FID 0 ..."), and a browser
+// then drops the real stream as unsignaled.
+bool CallSession::senders_negotiated() const {
+  for (const auto &sender : senders_) {
+    g_autoptr(GstPad) src = gst_element_get_static_pad(sender.elements.back(), "src");
+    g_autoptr(GstPad) sink = gst_pad_get_peer(src);
+    if (!sink || !gst_pad_has_current_caps(sink))
+      return false;
+  }
+  return true;
+}
+
 // Asks webrtcbin for our offer or answer ("offer" or "answer"), then sends
-// and sets it.
+// and sets it; first waits (a frame or so) for the senders' caps.
 void CallSession::create_description(const char *type) {
+  if (closed_)
+    return;
+  if (!senders_negotiated()) {
+    if (++caps_waits_ <= kCapsWaits) {
+      context_.schedule(kCapsWaitMs, false, [weak = weak_from_this(), kind = std::string(type)] {
+        if (auto self = weak.lock())
+          self->create_description(kind.c_str());
+      });
+      return;
+    }
+    GST_WARNING_OBJECT(element_, "a sink pad sent no caps in %u ms: its SSRC is not in the %s",
+                       kCapsWaits * kCapsWaitMs, type);
+  }
+  caps_waits_ = 0;
   std::string kind = type;
   GstPromise *promise = make_promise([kind](CallSession &self, const GstStructure *reply) {
     if (self.closed_)

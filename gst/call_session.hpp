@@ -103,6 +103,7 @@ private:
   void add_receiver(MediaKind kind, GstCaps *caps);
   void add_missing_receivers();
   void create_description(const char *type);
+  bool senders_negotiated() const;
   bool codecs_known(std::function<void(CallSession &)> retry);
   void send_local_description(const char *type, GstWebRTCSessionDescription *description);
   void set_remote(GstWebRTCSDPType type, const std::string &sdp,
@@ -141,6 +142,7 @@ private:
   std::shared_ptr<std::atomic<gint64>> last_media_us_ = std::make_shared<std::atomic<gint64>>(0);
   guint media_check_ = 0;
   unsigned codec_waits_ = 0;
+  unsigned caps_waits_ = 0;
 };
 
 } // namespace webrtccall

@@ -9,6 +9,7 @@
 #include <gst/gst.h>
 #include <gst/sdp/sdp.h>
 
+#include <cstdio>
 #include <cstring>
 #include <memory>
 #include <string>
@@ -163,6 +164,25 @@ void expect_rejected(const GstSDPMedia *m, const char *mid) {
     g_assert_null(gst_sdp_media_get_attribute_val(m, gone));
 }
 
+// A sending m-line states its stream's SSRC, and the RTX stream paired with
+// it (video: the element resends lost packets on request): a browser drops
+// a stream whose SSRC it was told wrong.
+void expect_ssrcs_and_rtx(const GstSDPMedia *m) {
+  g_assert_nonnull(gst_sdp_media_get_attribute_val(m, "ssrc"));
+  const char *group = gst_sdp_media_get_attribute_val(m, "ssrc-group");
+  g_assert_nonnull(group);
+  unsigned primary = 0, rtx = 0;
+  g_assert_cmpint(std::sscanf(group, "FID %u %u", &primary, &rtx), ==, 2);
+  g_assert_cmpuint(primary, !=, 0);
+  g_assert_cmpuint(rtx, !=, 0);
+  bool rtx_format = false;
+  for (guint i = 0; i < gst_sdp_media_attributes_len(m); i++) {
+    const GstSDPAttribute *a = gst_sdp_media_get_attribute(m, i);
+    rtx_format = rtx_format || (g_strcmp0(a->key, "rtpmap") == 0 && std::strstr(a->value, "rtx/"));
+  }
+  g_assert_true(rtx_format);
+}
+
 std::string bundle_group(const SdpPtr &sdp) {
   for (guint i = 0; i < gst_sdp_message_attributes_len(sdp.get()); i++) {
     const GstSDPAttribute *a = gst_sdp_message_get_attribute(sdp.get(), i);
@@ -182,6 +202,7 @@ void test_h264_constrained_baseline() {
   SdpPtr answer = call.answer(offer_sdp("0 1", audio_mline("0") + video_mline("1")));
   std::string pt = only_format(media(answer, 1));
   g_assert_cmpstr(pt.c_str(), ==, "106");
+  expect_ssrcs_and_rtx(media(answer, 1));
   std::string fmtp = fmtp_of(media(answer, 1), pt);
   g_assert_true(fmtp.find("profile-level-id=42e01f") != std::string::npos);
   g_assert_true(fmtp.find("packetization-mode=1") != std::string::npos);
@@ -221,6 +242,7 @@ void test_vp8_among_many() {
   Answering call("vp8enc deadline=1");
   SdpPtr answer = call.answer(offer_sdp("0 1", audio_mline("0") + video_mline("1")));
   g_assert_cmpstr(only_format(media(answer, 1)).c_str(), ==, "96");
+  expect_ssrcs_and_rtx(media(answer, 1));
 }
 
 // A data channel and an AV1-only m-line are rejected in place; the rest is
