@@ -11,6 +11,10 @@
 # Why not `lo` alone: Chromium gathers no ICE candidates on loopback. With camera permission it
 # offers the veth address as a host candidate; without (a receive-only page) it hides it behind
 # an mDNS `.local` name, which needs a multicast-capable interface to resolve. Both work here.
+#
+# The inner end is named eth0, as on a real machine: libnice, and so the webrtccall element
+# gathering on every interface, ignores interfaces whose names start with veth (or docker,
+# virbr, vnet).
 set -euo pipefail
 
 if (($# == 0)); then
@@ -48,11 +52,11 @@ ip netns add "$inner"
 ip netns add "$outer"
 ip -n "$inner" link set lo up
 ip -n "$outer" link set lo up
-ip -n "$inner" link add veth0 type veth peer name veth1 netns "$outer"
-ip -n "$inner" addr add 10.213.7.1/24 dev veth0
-ip -n "$outer" addr add 10.213.7.2/24 dev veth1
-ip -n "$inner" link set veth0 up
-ip -n "$outer" link set veth1 up
+ip -n "$inner" link add eth0 type veth peer name eth1 netns "$outer"
+ip -n "$inner" addr add 10.213.7.1/24 dev eth0
+ip -n "$outer" addr add 10.213.7.2/24 dev eth1
+ip -n "$inner" link set eth0 up
+ip -n "$outer" link set eth1 up
 ip -n "$inner" route add default via 10.213.7.2
 
 # In the background and waited for, so the traps above run while the command is still going.

@@ -80,12 +80,14 @@ void on_eos(GstAppSink *, gpointer data) {
 
 CallEndpoint::CallEndpoint(const EndpointOptions &o) : encoded_(o.encoded) {
   std::string description = "webrtccall name=call server=" + o.server + " user=" + o.user +
-                            " ice-addresses=127.0.0.1 stats-interval=500 " + o.properties +
+                            " stats-interval=500 " + o.properties +
                             (o.encoded ? " decode=false" : "");
+  if (!o.ice_addresses.empty())
+    description += " ice-addresses=" + o.ice_addresses;
   if (!o.peer.empty())
     description += " peer=" + o.peer;
   if (o.send_video)
-    description += " videotestsrc is-live=true pattern=" + o.video_pattern +
+    description += " videotestsrc is-live=true pattern=" + o.video_pattern + " " + o.video_options +
                    " ! video/x-raw,width=" + std::to_string(o.width) +
                    ",height=" + std::to_string(o.height) + ",framerate=30/1 ! " + o.video_encoder +
                    " ! call.video_sink_0";

@@ -20,12 +20,16 @@ struct EndpointOptions {
   bool send_video = true;
   bool send_audio = true;
   std::string video_pattern = "smpte"; // videotestsrc pattern
+  std::string video_options;           // more videotestsrc properties, e.g. background-color
   int audio_frequency = 440;           // audiotestsrc sine, Hz
   int width = 320, height = 240;
   std::string video_encoder = "vp8enc deadline=1";
   std::string audio_encoder = "opusenc perfect-timestamp=true";
   std::string properties; // more webrtccall properties, e.g. "auto-answer=false"
-  bool encoded = false;   // decode=false: the appsinks get the encoded media as it is
+  // Where ICE gathers; empty: every interface. Loopback by default, which
+  // libnice skips unless told (environment-notes.md).
+  std::string ice_addresses = "127.0.0.1";
+  bool encoded = false; // decode=false: the appsinks get the encoded media as it is
 };
 
 // What arrived on one of the element's src pads.

@@ -51,8 +51,9 @@ const logs = new WeakMap();
 // Runs in every page before its own scripts: logs getUserMedia's outcome and each
 // RTCPeerConnection's life (transceivers, signaling, gathering, ICE and connection states,
 // candidates) to the console, so a failed call shows where it stopped, and keeps the local
-// candidates in window.__rigCandidates for assertions. It only listens: the page gets the same
-// streams and connections, and its own handlers see the same events.
+// candidates in window.__rigCandidates and the connections in window.__rigPeerConnections for
+// assertions. It only listens: the page gets the same streams and connections, and its own
+// handlers see the same events.
 function watchMedia() {
   const Original = window.RTCPeerConnection;
   let count = 0;
@@ -60,6 +61,8 @@ function watchMedia() {
     constructor(...args) {
       super(...args);
       const id = `pc${++count}`;
+      // For getStats() in the tests (stats.mjs): the page's own are out of reach.
+      (window.__rigPeerConnections ??= []).push(this);
       const log = (text) => console.debug(`[rig] ${id} ${text}`);
       log(`created ${JSON.stringify(args[0] ?? {})}`);
       // What each m-line sends and receives once a description is applied.
