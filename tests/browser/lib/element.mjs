@@ -82,7 +82,8 @@ export async function startElement(server, {
   running.add(child);
   const element = new ElementPeer(child, label, logFile);
   child.on('exit', () => running.delete(child));
-  await element.waitFor('the pipeline playing', (e) => e.event === 'playing');
+  // Generous: the first start on a machine builds GStreamer's plugin registry.
+  await element.waitFor('the pipeline playing', (e) => e.event === 'playing', {timeoutMs : 60_000});
   return element;
 }
 
