@@ -1,0 +1,39 @@
+// The machine's cameras, microphones and speakers, as GStreamer's device
+// monitor finds them, and whether there is a display to show video on.
+#pragma once
+
+#include "common/gobject_ptr.hpp"
+
+#include <gst/gst.h>
+
+#include <string>
+#include <vector>
+
+namespace webrtccall::cli {
+
+using DevicePtr = GObjectPtr<GstDevice>;
+
+struct Devices {
+  std::vector<DevicePtr> cameras;     // Video/Source
+  std::vector<DevicePtr> microphones; // Audio/Source
+  std::vector<DevicePtr> speakers;    // Audio/Sink
+};
+
+// Asks every device provider once (v4l2, PulseAudio, ...). Providers that
+// cannot start (no sound server, say) just add nothing.
+Devices find_devices();
+
+// The device whose name (as listed) or path (/dev/video0, a PulseAudio
+// source name) is `wanted`; nullptr if none.
+GstDevice *find_device(const std::vector<DevicePtr> &devices, const std::string &wanted);
+
+// "Name (path)", for listings and progress lines.
+std::string describe(GstDevice *device);
+
+// A display for autovideosink: X11 or Wayland.
+bool has_display();
+
+// --list-devices.
+void print_devices(const Devices &devices);
+
+} // namespace webrtccall::cli

@@ -1,0 +1,34 @@
+#include "exit_status.hpp"
+
+#include <map>
+
+namespace webrtccall::cli {
+
+ExitStatus status_for_reason(const std::string &reason, bool call_took_place) {
+  static const std::map<std::string, ExitStatus> statuses = {
+      {"hangup", ExitStatus::kHungUp},
+      {"remote-hangup", ExitStatus::kHungUp},
+      {"server-unreachable", ExitStatus::kServerUnreachable},
+      {"name-taken", ExitStatus::kLoginRefused},
+      {"login-refused", ExitStatus::kLoginRefused},
+      {"declined", ExitStatus::kDeclined},
+      {"busy", ExitStatus::kBusy},
+      {"peer-offline", ExitStatus::kNoAnswer},
+      {"no-answer", ExitStatus::kNoAnswer},
+      {"no-common-codec", ExitStatus::kCallFailed},
+      {"ice-failed", ExitStatus::kCallFailed},
+      {"media-timeout", ExitStatus::kCallFailed},
+      {"refused", ExitStatus::kCallFailed},
+      {"stopped", ExitStatus::kInterrupted},
+  };
+  // The peer's connection went: before the answer it never picked up, after
+  // it the call broke.
+  if (reason == "peer-gone")
+    return call_took_place ? ExitStatus::kCallFailed : ExitStatus::kNoAnswer;
+  auto found = statuses.find(reason);
+  if (found != statuses.end())
+    return found->second;
+  return call_took_place ? ExitStatus::kCallFailed : ExitStatus::kFailed;
+}
+
+} // namespace webrtccall::cli
