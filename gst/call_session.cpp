@@ -1,7 +1,7 @@
 #include "call_session.hpp"
 
+#include "codec_match.hpp"
 #include "debug.hpp"
-#include "h264_profile.hpp"
 #include "remove_element.hpp"
 #include "sdp_edits.hpp"
 
@@ -119,49 +119,6 @@ void configure_payloader(GstElement *payloader, int pt) {
     g_object_set(payloader, "config-interval", -1, nullptr);
   if (has("aggregate-mode"))
     gst_util_set_object_arg(G_OBJECT(payloader), "aggregate-mode", "zero-latency");
-}
-
-// The RTP caps `input` is offered with: the codec's own, and for H.264 the
-// profile the pad really carries, since browsers match H.264 by profile.
-GstCaps *sender_caps(SinkInput &input, const Codec &codec, int pt) {
-  GstCaps *caps = rtp_caps_for(codec, pt);
-  if (std::strcmp(codec.encoding_name, "H264") == 0) {
-    g_autoptr(GstCaps) media = input.caps();
-    std::string profile = h264::of_stream(media).to_string();
-    gst_caps_set_simple(caps, "profile-level-id", G_TYPE_STRING, profile.c_str(), nullptr);
-  }
-  return caps;
-}
-
-// Whether `input` can be sent as the offered payload type: the same codec,
-// and for H.264 packetization mode 1 (all rtph264pay sends) and a profile
-// whose decoder takes our stream.
-bool can_send_as(SinkInput &input, const OfferedCodec &offered, bool exact_profile) {
-  if (offered.codec != input.codec())
-    return false;
-  if (std::strcmp(offered.codec->encoding_name, "H264") != 0)
-    return true;
-  const GstStructure *s = gst_caps_get_structure(offered.caps, 0);
-  if (g_strcmp0(gst_structure_get_string(s, "packetization-mode"), "1") != 0)
-    return false;
-  // No profile-level-id means Constrained Baseline to browsers (and our default).
-  auto theirs = h264::parse(gst_structure_get_string(s, "profile-level-id"));
-  if (gst_structure_has_field(s, "profile-level-id") && !theirs)
-    return false;
-  g_autoptr(GstCaps) media = input.caps();
-  h264::ProfileLevelId ours = h264::of_stream(media);
-  h264::ProfileLevelId offered_id = theirs.value_or(h264::ProfileLevelId{});
-  return exact_profile ? offered_id.profile() == ours.profile() : h264::decodes(offered_id, ours);
-}
-
-// The offered payload type to send `input` as: the first with our exact
-// H.264 profile, else the first whose decoder takes our stream.
-const OfferedCodec *pick_offered(SinkInput &input, const std::vector<OfferedCodec> &offered) {
-  for (bool exact : {true, false})
-    for (const auto &candidate : offered)
-      if (can_send_as(input, candidate, exact))
-        return &candidate;
-  return nullptr;
 }
 
 } // namespace
@@ -606,15 +563,12 @@ void CallSession::accept_offer(const std::string &sdp) {
       if (media_kind_of(media, kind) && kind == input->kind())
         theirs += (theirs.empty() ? "" : ", ") + codec_names(media);
     }
-    std::string carries = input->codec()->encoding_name;
+    // The codec offered, but in no profile our stream fits: say which.
     std::string advice = "Use an encoder for one of the peer's codecs.";
-    if (carries == "H264" && theirs.find("H264") != std::string::npos) {
-      // Offered, but in no profile (or packetization mode) that fits our stream.
-      g_autoptr(GstCaps) media = input->caps();
-      carries += " in profile-level-id " + h264::of_stream(media).to_string();
-      advice = "Encode a profile the peer offers, e.g. with video/x-h264,profile=constrained-"
-               "baseline after the encoder.";
-    }
+    if (theirs.find(input->codec()->encoding_name) != std::string::npos &&
+        !profile_advice(*input->codec()).empty())
+      advice = profile_advice(*input->codec());
+    std::string carries = describe_stream(*input);
     fail("no-common-codec",
          "No common " + std::string(to_string(input->kind())) + " codec: " + input->name() +
              " carries " + carries + ", " + peer_ + " offers " +
@@ -644,7 +598,7 @@ void CallSession::accept_answer(const std::string &sdp) {
     if (gst_sdp_media_get_port(media) == 0 && i < senders_.size() + 2)
       for (const auto &sender : senders_)
         if (std::strcmp(to_string(sender.input->kind()), gst_sdp_media_get_media(media)) == 0)
-          refused = sender.input->name() + " (" + sender.input->codec()->encoding_name + ")";
+          refused = sender.input->name() + " (" + describe_stream(*sender.input) + ")";
   }
   gst_sdp_message_free(parsed);
   if (!refused.empty()) {

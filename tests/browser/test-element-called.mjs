@@ -3,6 +3,7 @@
 // red/ulpfec, header extensions, bundle and rtcp-mux, with what its sink pads carry, in the
 // offer's payload types, and the media goes both ways in that codec and Opus.
 
+import assert from 'node:assert/strict';
 import {after, afterEach, before, test} from 'node:test';
 
 import {callByClick, hangUp, login, waitState} from './lib/client.mjs';
@@ -47,14 +48,22 @@ for (const codec of VIDEO_CODECS) {
        });
 }
 
-// vp9enc, free to choose, takes 4:4:4 12-bit from videotestsrc: VP9 profile 3. Chromium offers
-// profiles 0 and 2 only; the element answers VP9 profile 0's payload type regardless and sends
-// profile 3, which Chromium decodes as a magenta field. The element should keep its VP9 sink
-// pads to what it can offer (profile 0, so that encoders negotiate 4:2:0), or match the
-// stream's profile to the offered profile-id as it does for H.264.
-test('Chromium sees the picture of a vp9enc left to choose its input format',
-     {todo : 'the element sends VP9 profile 3 that Chromium did not offer'}, async () => {
-       const vp9 = VIDEO_CODECS.find((c) => c.name === 'VP9');
-       const page = await aliceCalls(vp9, 'vp9-unconstrained');
-       await expectBothWays(page, 'alice', element, vp9);
+// vp9enc, free to choose, takes 4:4:4 12-bit from videotestsrc: VP9 profile 3, which Chromium
+// does not offer (it offers profiles 0 and 2). The element refuses the call, naming the profile
+// and the capsfilter that makes profile 0, rather than send what Chromium decodes as a magenta
+// field; the page hears the call end.
+test('a VP9 profile Chromium does not offer fails the call, saying how to encode profile 0',
+     async () => {
+       element = await startElement(rig.server,
+                                    {label : 'element-called-vp9-profile-3', video : 'vp9-unconstrained'});
+       await element.waitState('logged-in');
+       const page = await rig.open('alice', 'vp9-profile-3-alice');
+       await login(page, 'alice', 'alice');
+       await callByClick(page, 'alice', ELEMENT_USER);
+       // A warning: element-peer keeps the element for the next call (end-on-hangup=false).
+       const refusal = await element.waitFor('the refusal', (e) => e.event === 'warning');
+       assert.equal(refusal.reason, 'no-common-codec');
+       assert.match(refusal.message, /VP9 profile 3/);
+       assert.match(refusal.message, /format=I420/);
+       await waitState(page, 'alice', 'idle');
      });

@@ -18,6 +18,13 @@ using namespace webrtccall::test;
 
 namespace {
 
+// Compares a returned std::string. g_assert_cmpstr on a temporary's .c_str()
+// keeps the pointer past the temporary's end (the macro copies it into a local
+// first), so it compares freed memory: AddressSanitizer reports it.
+void expect_str(const std::string &got, const char *want) {
+  g_assert_cmpstr(got.c_str(), ==, want);
+}
+
 constexpr int kAnswerMs = 15000;
 
 // ICE and DTLS lines every m-line of the offer carries (one transport: BUNDLE).
@@ -206,7 +213,7 @@ void test_h264_constrained_baseline() {
   std::string fmtp = fmtp_of(media(answer, 1), pt);
   g_assert_true(fmtp.find("profile-level-id=42e01f") != std::string::npos);
   g_assert_true(fmtp.find("packetization-mode=1") != std::string::npos);
-  g_assert_cmpstr(only_format(media(answer, 0)).c_str(), ==, "111");
+  expect_str(only_format(media(answer, 0)), "111");
 }
 
 // A High profile stream needs the offer's High payload type (112).
@@ -237,11 +244,43 @@ void test_h264_profile_not_offered() {
   g_assert_true(message.find("constrained-baseline") != std::string::npos);
 }
 
+// VP9 goes out as the offered payload type of its profile: Chromium offers
+// profile 0 as 98 and profile 2 as 100.
+void test_vp9_profile_0() {
+  Answering call("capsfilter caps=video/x-raw,format=I420 ! vp9enc deadline=1 lag-in-frames=0");
+  SdpPtr answer = call.answer(offer_sdp("0 1", audio_mline("0") + video_mline("1")));
+  std::string pt = only_format(media(answer, 1));
+  g_assert_cmpstr(pt.c_str(), ==, "98");
+  expect_ssrcs_and_rtx(media(answer, 1));
+}
+
+void test_vp9_profile_2() {
+  Answering call(
+      "capsfilter caps=video/x-raw,format=I420_10LE ! vp9enc deadline=1 lag-in-frames=0");
+  SdpPtr answer = call.answer(offer_sdp("0 1", audio_mline("0") + video_mline("1")));
+  std::string pt = only_format(media(answer, 1));
+  g_assert_cmpstr(pt.c_str(), ==, "100");
+}
+
+// vp9enc fed 4:4:4 makes profile 3, which Chromium does not offer: the call
+// fails saying how to make profile 0, instead of sending what the browser
+// shows as a magenta field.
+void test_vp9_profile_3_is_refused() {
+  Answering call(
+      "capsfilter caps=video/x-raw,format=Y444_12LE ! vp9enc deadline=1 lag-in-frames=0");
+  call.caller.send_text(offer_json("bob", offer_sdp("0 1", audio_mline("0") + video_mline("1"))));
+  std::string reason;
+  std::string message = call.callee->wait_error(kAnswerMs, &reason);
+  g_assert_cmpstr(reason.c_str(), ==, "no-common-codec");
+  g_assert_true(message.find("VP9 profile 3") != std::string::npos);
+  g_assert_true(message.find("format=I420") != std::string::npos);
+}
+
 // VP8 keeps the offer's payload type (96), among all of Chromium's codecs.
 void test_vp8_among_many() {
   Answering call("vp8enc deadline=1");
   SdpPtr answer = call.answer(offer_sdp("0 1", audio_mline("0") + video_mline("1")));
-  g_assert_cmpstr(only_format(media(answer, 1)).c_str(), ==, "96");
+  expect_str(only_format(media(answer, 1)), "96");
   expect_ssrcs_and_rtx(media(answer, 1));
 }
 
@@ -253,10 +292,10 @@ void test_rejects_in_place() {
                                                        audio_mline("2") + av1_only_mline("3")));
   g_assert_cmpuint(gst_sdp_message_medias_len(answer.get()), ==, 4);
   g_assert_cmpstr(gst_sdp_media_get_attribute_val(media(answer, 0), "mid"), ==, "0");
-  g_assert_cmpstr(only_format(media(answer, 0)).c_str(), ==, "96");
+  expect_str(only_format(media(answer, 0)), "96");
   expect_rejected(media(answer, 1), "1");
   g_assert_cmpstr(gst_sdp_media_get_attribute_val(media(answer, 2), "mid"), ==, "2");
-  g_assert_cmpstr(only_format(media(answer, 2)).c_str(), ==, "111");
+  expect_str(only_format(media(answer, 2)), "111");
   expect_rejected(media(answer, 3), "3");
   std::string group = bundle_group(answer);
   g_assert_cmpstr(group.c_str(), ==, "BUNDLE 0 2");
@@ -279,8 +318,8 @@ void test_unplayable_bundle_tag_is_inactive() {
   g_assert_cmpuint(gst_sdp_media_get_port(tag), !=, 0);
   g_assert_nonnull(gst_sdp_media_get_attribute_val(tag, "inactive"));
   g_assert_null(gst_sdp_media_get_attribute_val(tag, "recvonly"));
-  g_assert_cmpstr(only_format(media(answer, 1)).c_str(), ==, "96");
-  g_assert_cmpstr(only_format(media(answer, 2)).c_str(), ==, "111");
+  expect_str(only_format(media(answer, 1)), "96");
+  expect_str(only_format(media(answer, 2)), "111");
   std::string group = bundle_group(answer);
   g_assert_cmpstr(group.c_str(), ==, "BUNDLE 0 1 2");
   Json candidate = call.caller.expect_type("candidate", kAnswerMs);
@@ -297,8 +336,8 @@ void test_bundled_credentials_differ() {
   std::string ufrag = "a=ice-ufrag:Wq3e", other = "a=ice-ufrag:Zz9y";
   video.replace(video.find(ufrag), ufrag.size(), other);
   SdpPtr answer = call.answer(offer_sdp("0 1", audio_mline("0") + video));
-  g_assert_cmpstr(only_format(media(answer, 0)).c_str(), ==, "111");
-  g_assert_cmpstr(only_format(media(answer, 1)).c_str(), ==, "96");
+  expect_str(only_format(media(answer, 0)), "111");
+  expect_str(only_format(media(answer, 1)), "96");
 }
 
 } // namespace
@@ -306,6 +345,9 @@ void test_bundled_credentials_differ() {
 int main(int argc, char **argv) {
   gst_init(&argc, &argv);
   g_test_init(&argc, &argv, nullptr);
+  g_test_add_func("/answer/vp9/profile-0", test_vp9_profile_0);
+  g_test_add_func("/answer/vp9/profile-2", test_vp9_profile_2);
+  g_test_add_func("/answer/vp9/profile-3-is-refused", test_vp9_profile_3_is_refused);
   g_test_add_func("/answer/h264/constrained-baseline", test_h264_constrained_baseline);
   g_test_add_func("/answer/h264/high", test_h264_high);
   g_test_add_func("/answer/h264/profile-not-offered", test_h264_profile_not_offered);
