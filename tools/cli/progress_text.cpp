@@ -1,5 +1,6 @@
 #include "progress_text.hpp"
 
+#include <algorithm>
 #include <cstdio>
 #include <cstring>
 
@@ -78,6 +79,11 @@ std::string stats_line(const GstStructure *stats, gint64 seconds) {
   gst_structure_get_int64(stats, "tx-packets-lost", &tx_lost);
   gst_structure_get_int64(stats, "rx-packets-lost", &rx_lost);
   gst_structure_get_double(stats, "round-trip-time", &rtt);
+  // RTCP's cumulative loss (expected minus received) goes below zero when
+  // more arrive than expected, e.g. duplicates; a loss-free loopback call
+  // reports -1 out. Below zero means nothing was lost.
+  tx_lost = std::max<gint64>(tx_lost, 0);
+  rx_lost = std::max<gint64>(rx_lost, 0);
   char round_trip[32] = "--";
   if (rtt >= 0)
     std::snprintf(round_trip, sizeof round_trip, "%.1f ms", rtt * 1000);

@@ -1,0 +1,328 @@
+#!/usr/bin/env python3
+"""webrtccall-cli, run as a user runs it (docs/cli.md): two endpoints call
+each other through our server with test sources and record each other; the
+progress and statistics lines appear; Ctrl-C on one side hangs up both with
+status 0; each recording decodes to the other side's picture size. Then the
+exit statuses: declined at the prompt, declined for want of anyone to answer,
+bad usage, server unreachable, no answer, name taken.
+
+Usage: test-cli.py PATH-TO-webrtccall-cli. TAP on stdout. Needs
+$WEBRTCCALL_SIGNALING and $GST_PLUGIN_PATH (tests/meson.build sets them) and
+gst-launch-1.0 to decode the recordings."""
+
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+CLI = sys.argv[1] if len(sys.argv) > 1 else "webrtccall-cli"
+# Loopback only, as every test here (libnice skips it unless told); headless
+# with test sources whatever the machine has.
+COMMON = ["--headless", "--video", "test", "--audio", "test", "--ice-addresses", "127.0.0.1"]
+WAIT_S = 20  # set-up of a call on a loaded two-core machine takes a few seconds
+
+# The exit statuses of docs/cli.md.
+HUNG_UP, USAGE, UNREACHABLE, LOGIN_REFUSED, DECLINED, NO_ANSWER, INTERRUPTED = 0, 2, 3, 4, 5, 7, 130
+
+STATS_LINE = re.compile(
+    r"^\[\d\d:\d\d\] out (\d+) kbit/s, in (\d+) kbit/s, lost \d+ out, \d+ in, round trip ")
+
+
+class Failure(Exception):
+    pass
+
+
+def check(condition, why):
+    if not condition:
+        raise Failure(why)
+
+
+class Cli:
+    """One webrtccall-cli process; its output lines are collected as they come."""
+
+    def __init__(self, name, args, stdin=subprocess.DEVNULL):
+        self.name = name
+        self.process = subprocess.Popen(
+            [CLI] + args, stdin=stdin, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+            text=True, bufsize=1)
+        self.lines, self.errors = [], []
+        self.changed = threading.Condition()
+        self.readers = [threading.Thread(target=self._read, args=(stream, store), daemon=True)
+                        for stream, store in ((self.process.stdout, self.lines),
+                                              (self.process.stderr, self.errors))]
+        for reader in self.readers:
+            reader.start()
+
+    def _read(self, stream, store):
+        for line in stream:
+            with self.changed:
+                store.append(line.rstrip("\n"))
+                self.changed.notify_all()
+
+    def output(self):
+        with self.changed:
+            return "\n".join(self.lines + ["(stderr)"] + self.errors)
+
+    def wait_line(self, pattern, count=1, timeout=WAIT_S):
+        """The first of `count` lines matching `pattern`, waiting up to `timeout` s."""
+        regex = re.compile(pattern)
+        deadline = time.monotonic() + timeout
+        with self.changed:
+            while True:
+                found = [m for m in map(regex.search, self.lines) if m]
+                if len(found) >= count:
+                    return found[count - 1]
+                left = deadline - time.monotonic()
+                if left <= 0 or self.process.poll() is not None and not self._reading():
+                    raise Failure("%s: no line matching %r (x%d) within %d s:\n%s" % (
+                        self.name, pattern, count, timeout, "\n".join(self.lines + self.errors)))
+                self.changed.wait(min(left, 0.5))
+
+    def _reading(self):
+        return any(reader.is_alive() for reader in self.readers)
+
+    def has_line(self, pattern):
+        with self.changed:
+            return any(re.search(pattern, line) for line in self.lines)
+
+    def exit_status(self, timeout=WAIT_S):
+        try:
+            self.process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+            raise Failure("%s did not end within %d s:\n%s" % (self.name, timeout, self.output()))
+        for reader in self.readers:
+            reader.join(5)
+        return self.process.returncode
+
+    def expect_exit(self, status, timeout=WAIT_S):
+        code = self.exit_status(timeout)
+        check(code == status, "%s ended with status %d, not %d:\n%s" % (
+            self.name, code, status, self.output()))
+
+    def interrupt(self):
+        self.process.send_signal(signal.SIGINT)
+
+    def stop(self):
+        if self.process.poll() is None:
+            self.process.kill()
+            self.process.wait()
+
+
+class Server:
+    def __enter__(self):
+        self.process = subprocess.Popen(
+            [os.environ["WEBRTCCALL_SIGNALING"], "--host", "127.0.0.1", "--port", "0"],
+            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+        self.url = self.process.stdout.readline().strip()
+        if not self.url.startswith("ws://"):
+            self.process.kill()
+            raise Failure("the server printed no URL")
+        return self
+
+    def __exit__(self, *exc):
+        self.process.terminate()
+        self.process.wait()
+
+
+def decoded(path):
+    """What a Matroska file decodes to: (video frames, width, height, audio buffers)."""
+    check(os.path.getsize(path) > 0, "%s is empty" % path)
+    result = subprocess.run(
+        ["gst-launch-1.0", "-v", "filesrc", "location=" + path, "!", "matroskademux", "name=d",
+         "d.video_0", "!", "queue", "!", "decodebin", "!", "videoconvert", "!",
+         "fakesink", "name=v", "silent=false",
+         "d.audio_0", "!", "queue", "!", "decodebin", "!", "fakesink", "name=a", "silent=false"],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=60)
+    log = result.stdout
+    check(result.returncode == 0 and "Got EOS" in log,
+          "%s does not decode to the end (status %d):\n%s" % (path, result.returncode,
+                                                              log[-3000:]))
+    size = re.search(r"GstFakeSink:v\.GstPad:sink: caps = video/x-raw.*?width=\(int\)(\d+), "
+                     r"height=\(int\)(\d+)", log)
+    check(size, "%s: no decoded video caps:\n%s" % (path, log[-3000:]))
+    return (log.count("v: last-message = chain"), int(size.group(1)), int(size.group(2)),
+            log.count("a: last-message = chain"))
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+# --- cases -------------------------------------------------------------------------------------
+
+def call_record_and_hang_up(folder):
+    with Server() as server:
+        bob_file, alice_file = os.path.join(folder, "bob.mkv"), os.path.join(folder, "alice.mkv")
+        bob = Cli("bob", ["--server", server.url, "--user", "bob", "--auto-answer",
+                          "--size", "352x288", "--record", bob_file] + COMMON)
+        alice = None
+        try:
+            bob.wait_line(r"^Waiting for a call\.")
+            alice = Cli("alice", ["--server", server.url, "--user", "alice", "--call", "bob",
+                                  "--size", "320x240", "--record", alice_file] + COMMON)
+            alice.wait_line(r"^Logged in as alice\.$")
+            alice.wait_line(r"^Calling bob\.\.\.$")
+            bob.wait_line(r"^Incoming call from alice\.$")
+            for me, peer, size in ((alice, "bob", "352x288"), (bob, "alice", "320x240")):
+                me.wait_line(r"^In call with %s\.$" % peer)
+                me.wait_line(r"^Sending VP8 .* from the test pattern and Opus from a 440 Hz")
+                me.wait_line(r"^Receiving VP8 %s from %s\.$" % (size, peer))
+                me.wait_line(r"^Receiving Opus 48000 Hz.* from %s\.$" % peer)
+                me.wait_line(r"^Recording to .*\.mkv\.$")
+                # Once a second; by the third the media flows both ways.
+                stats = me.wait_line(STATS_LINE.pattern, count=3)
+                check(int(stats.group(1)) > 0 and int(stats.group(2)) > 0,
+                      "%s's third statistics line shows no media: %s" % (me.name, stats.group(0)))
+            alice.interrupt()
+            alice.expect_exit(HUNG_UP)
+            bob.expect_exit(HUNG_UP)
+            alice.wait_line(r"^Hanging up\.\.\.$")
+            alice.wait_line(r"^Call with bob ended after \d\d:\d\d: you hung up\.$")
+            bob.wait_line(r"^Call with alice ended after \d\d:\d\d: alice hung up\.$")
+            for me in (alice, bob):
+                me.wait_line(r"^Saved the recording \(video and audio\) to .*\.mkv\.$")
+        finally:
+            for each in (alice, bob):
+                if each:
+                    each.stop()
+        # Each recorded the other's picture, from its first frame to the hang-up.
+        for path, width, height in ((bob_file, 320, 240), (alice_file, 352, 288)):
+            frames, w, h, audio = decoded(path)
+            check((w, h) == (width, height), "%s is %dx%d, not %dx%d" % (path, w, h, width, height))
+            check(frames >= 30, "%s has %d video frames; 3 s of call give 90" % (path, frames))
+            check(audio >= 20, "%s has %d audio buffers" % (path, audio))
+
+
+def declined_at_the_prompt(folder):
+    with Server() as server:
+        bob = Cli("bob", ["--server", server.url, "--user", "bob"] + COMMON,
+                  stdin=subprocess.PIPE)
+        alice = None
+        try:
+            bob.wait_line(r"^Waiting for a call\.")
+            alice = Cli("alice", ["--server", server.url, "--user", "alice", "--call", "bob"]
+                        + COMMON)
+            bob.wait_line(r"^alice is calling\. Answer\? \[Y/n\]")
+            bob.process.stdin.write("n\n")
+            bob.process.stdin.flush()
+            alice.expect_exit(DECLINED)
+            check(any("bob declined the call" in line for line in alice.errors),
+                  "alice was not told bob declined:\n" + alice.output())
+            bob.wait_line(r"^Declined the call from alice\.$")
+            # bob waits for the next call until Ctrl-C; no call took place.
+            check(bob.process.poll() is None, "bob ended after declining:\n" + bob.output())
+            bob.interrupt()
+            bob.expect_exit(INTERRUPTED)
+        finally:
+            for each in (alice, bob):
+                if each:
+                    each.stop()
+
+
+def declined_when_no_one_can_answer(folder):
+    with Server() as server:
+        bob = Cli("bob", ["--server", server.url, "--user", "bob"] + COMMON)  # stdin: /dev/null
+        alice = None
+        try:
+            bob.wait_line(r"^Waiting for a call\.")
+            alice = Cli("alice", ["--server", server.url, "--user", "alice", "--call", "bob"]
+                        + COMMON)
+            alice.expect_exit(DECLINED)
+            bob.wait_line(r"^No one can answer \(standard input has ended\): declining\.")
+            bob.interrupt()
+            bob.expect_exit(INTERRUPTED)
+        finally:
+            for each in (alice, bob):
+                if each:
+                    each.stop()
+
+
+def bad_usage(folder):
+    cases = [
+        ([], "--user NAME is required"),
+        (["--user", "bob", "--bogus"], "Unknown option --bogus"),
+        (["--user", "bob", "--size", "12"], "--size must look like 640x480"),
+        (["--user", "bob", "--codec", "av1"], "--codec must be vp8, vp9 or h264"),
+        (["--user", "bob", "--call", "bob"], "you cannot call yourself"),
+        (["--user", "bob", "--server", "http://x"], "--server must be a ws://"),
+        (["--user", "bob", "--record", os.path.join(folder, "absent", "x.mkv")],
+         "does not exist"),
+    ]
+    for args, message in cases:
+        cli = Cli("cli " + " ".join(args), args)
+        cli.expect_exit(USAGE, timeout=10)
+        check(any(message in line for line in cli.errors),
+              "%s: the error does not say %r:\n%s" % (cli.name, message, cli.output()))
+
+
+def server_unreachable(folder):
+    url = "ws://127.0.0.1:%d" % free_port()
+    cli = Cli("cli", ["--server", url, "--user", "bob", "--reconnect-timeout", "0"] + COMMON)
+    cli.expect_exit(UNREACHABLE, timeout=10)
+    check(any("Cannot reach the signaling server at " + url in line for line in cli.errors),
+          "the error does not name the server:\n" + cli.output())
+
+
+def no_answer(folder):
+    with Server() as server:
+        cli = Cli("alice", ["--server", server.url, "--user", "alice", "--call", "nobody",
+                            "--timeout", "2"] + COMMON)
+        cli.expect_exit(NO_ANSWER)
+        check(any("nobody did not come online within 2 s (--timeout)" in line
+                  for line in cli.errors), "the error does not say why:\n" + cli.output())
+
+
+def name_taken(folder):
+    with Server() as server:
+        first = Cli("bob", ["--server", server.url, "--user", "bob"] + COMMON)
+        try:
+            first.wait_line(r"^Logged in as bob\.$")
+            second = Cli("bob again", ["--server", server.url, "--user", "bob"] + COMMON)
+            second.expect_exit(LOGIN_REFUSED)
+            check(any("already logged in" in line for line in second.errors),
+                  "the error does not say the name is taken:\n" + second.output())
+        finally:
+            first.stop()
+
+
+CASES = [
+    ("two endpoints call, record each other, and Ctrl-C hangs up both", call_record_and_hang_up),
+    ("a call declined at the prompt ends the caller with status 5", declined_at_the_prompt),
+    ("with standard input ended, calls are declined", declined_when_no_one_can_answer),
+    ("bad usage exits with status 2 and says what is wrong", bad_usage),
+    ("an unreachable server exits with status 3", server_unreachable),
+    ("a peer that never comes online exits with status 7", no_answer),
+    ("a name already logged in exits with status 4", name_taken),
+]
+
+
+def main():
+    print("1..%d" % len(CASES), flush=True)
+    failed = 0
+    with tempfile.TemporaryDirectory(prefix="webrtccall-cli-test-") as folder:
+        for number, (title, case) in enumerate(CASES, 1):
+            started = time.monotonic()
+            try:
+                case(folder)
+                print("ok %d %s (%.1f s)" % (number, title, time.monotonic() - started),
+                      flush=True)
+            except Failure as failure:
+                failed += 1
+                print("not ok %d %s" % (number, title))
+                for line in str(failure).splitlines()[-60:]:
+                    print("# " + line)
+                sys.stdout.flush()
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
