@@ -5,6 +5,7 @@
 #include "remove_element.hpp"
 #include "sdp_edits.hpp"
 
+#include <gst/rtp/rtp.h>
 #include <gst/webrtc/webrtc.h>
 
 #include <algorithm>
@@ -101,6 +102,19 @@ void enable_retransmission(GstWebRTCRTPTransceiver *transceiver, MediaKind kind)
   if (kind == MediaKind::kVideo &&
       g_object_class_find_property(G_OBJECT_GET_CLASS(transceiver), "do-nack"))
     g_object_set(transceiver, "do-nack", TRUE, nullptr);
+}
+
+// Numbers every packet for transport-wide congestion control when the
+// description gives the extension an id (0: it does not).
+void add_twcc_extension(GstElement *payloader, int id) {
+  if (id <= 0)
+    return;
+  GstElement *extension = gst_element_factory_make("rtphdrexttwcc", nullptr);
+  if (!extension)
+    return; // GStreamer's good plugins lack it: the peer then guesses its bandwidth
+  gst_rtp_header_extension_set_id(GST_RTP_HEADER_EXTENSION(extension), guint(id));
+  g_signal_emit_by_name(payloader, "add-extension", extension);
+  gst_object_unref(gst_object_ref_sink(extension));
 }
 
 // Payloader settings browsers need, by property so that one place serves
@@ -255,6 +269,7 @@ void CallSession::add_sender(SinkInput *input, const Codec &codec, int pt, GstCa
     return;
   }
   configure_payloader(payloader, pt);
+  add_twcc_extension(payloader, twcc_extension_id(caps));
   Sender sender{input, {payloader}};
   // rtph264pay states the profile-level-id of the stream's SPS, which can
   // differ from the negotiated one in bytes that do not matter (x264enc's
@@ -342,9 +357,16 @@ void CallSession::add_missing_receivers() {
 // shortly, until the caps come or a few seconds have passed.
 bool CallSession::codecs_known(std::function<void(CallSession &)> retry) {
   for (SinkInput *input : inputs_) {
-    if (input->codec())
+    // A profile is only known from the stream's own caps, not the encoder's template.
+    const Codec *codec = input->codec();
+    if (codec && (!has_profiles(*codec) || input->has_stream_caps()))
       continue;
     if (++codec_waits_ > kCodecWaits) {
+      if (codec) {
+        fail("no-codec", input->name() + " has sent no media yet, so its " + codec->encoding_name +
+                             " profile is unknown: check that its source is running.");
+        return false;
+      }
       fail("no-codec", "Nothing said what " + input->name() +
                            " carries: link an encoder (e.g. vp8enc, opusenc) to it.");
       return false;

@@ -54,6 +54,10 @@ bool can_send_as(SinkInput &input, const OfferedCodec &offered, bool exact) {
 
 } // namespace
 
+bool has_profiles(const Codec &codec) {
+  return is(codec, "H264") || is(codec, "VP9");
+}
+
 GstCaps *sender_caps(SinkInput &input, const Codec &codec, int pt) {
   GstCaps *caps = rtp_caps_for(codec, pt);
   if (is(codec, "H264")) {

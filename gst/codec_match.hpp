@@ -15,6 +15,10 @@
 
 namespace webrtccall {
 
+// Whether `codec` streams come in profiles a peer may not decode (H.264,
+// VP9): negotiating them needs the stream's caps, not just its codec.
+bool has_profiles(const Codec &codec);
+
 // The RTP caps `input` is offered with, as payload type `pt`: the codec's
 // own, plus the profile the pad carries (H.264 profile-level-id, VP9
 // profile-id). Transfer full.

@@ -1,5 +1,6 @@
 #include "codecs.hpp"
 
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 
@@ -134,6 +135,19 @@ bool can_receive(const Codec &codec, bool decode) {
          (!decode || installed_decoder(codec));
 }
 
+int twcc_extension_id(const GstCaps *caps) {
+  if (!caps || gst_caps_is_empty(caps) || gst_caps_is_any(caps))
+    return 0;
+  const GstStructure *s = gst_caps_get_structure(caps, 0);
+  for (int i = 0; i < gst_structure_n_fields(s); i++) {
+    const char *name = gst_structure_nth_field_name(s, i);
+    if (g_str_has_prefix(name, "extmap-") &&
+        g_strcmp0(gst_structure_get_string(s, name), kTwccUri) == 0)
+      return std::atoi(name + 7);
+  }
+  return 0;
+}
+
 GstCaps *rtp_caps_for(const Codec &codec, int pt) {
   GstCaps *caps =
       gst_caps_new_simple("application/x-rtp", "media", G_TYPE_STRING, to_string(codec.kind),
@@ -145,6 +159,8 @@ GstCaps *rtp_caps_for(const Codec &codec, int pt) {
   if (codec.kind == MediaKind::kVideo)
     gst_structure_set(s, "rtcp-fb-nack", G_TYPE_BOOLEAN, TRUE, "rtcp-fb-nack-pli", G_TYPE_BOOLEAN,
                       TRUE, "rtcp-fb-ccm-fir", G_TYPE_BOOLEAN, TRUE, nullptr);
+  std::string twcc = "extmap-" + std::to_string(kTwccOfferId);
+  gst_structure_set(s, twcc.c_str(), G_TYPE_STRING, kTwccUri, nullptr);
   if (codec.fmtp) {
     g_auto(GStrv) pairs = g_strsplit(codec.fmtp, ";", -1);
     for (char **pair = pairs; *pair; pair++) {
@@ -216,6 +232,17 @@ std::vector<OfferedCodec> offered_codecs(const GstSDPMedia *media) {
     std::string profile_level_id = fmtp_value(media, pt, "profile-level-id");
     if (!profile_level_id.empty() && !gst_structure_has_field(s, "profile-level-id"))
       gst_structure_set(s, "profile-level-id", G_TYPE_STRING, profile_level_id.c_str(), nullptr);
+    // The answer keeps TWCC, with the offer's id, when the offer has it.
+    for (guint a = 0; a < gst_sdp_media_attributes_len(media); a++) {
+      const GstSDPAttribute *attribute = gst_sdp_media_get_attribute(media, a);
+      int id = 0;
+      char uri[128] = "";
+      if (g_strcmp0(attribute->key, "extmap") == 0 && attribute->value &&
+          std::sscanf(attribute->value, "%d %127s", &id, uri) == 2 &&
+          std::strcmp(uri, kTwccUri) == 0)
+        gst_structure_set(s, ("extmap-" + std::to_string(id)).c_str(), G_TYPE_STRING, kTwccUri,
+                          nullptr);
+    }
     result.push_back({codec, pt, caps});
   }
   return result;

@@ -40,6 +40,18 @@ const Codec *codec_by_name(const char *encoding_name);
 // The first of `codec`'s decoders that is installed, or nullptr.
 const char *installed_decoder(const Codec &codec);
 
+// Transport-wide congestion control (draft-holmer-rmcat-transport-wide-cc):
+// a sequence number on every packet of the bundle, which the receiver
+// reports back so that the sender can estimate the bandwidth. Browsers
+// size their stream from it; without it Chromium guessed ~600 kbit/s.
+inline constexpr const char *kTwccUri =
+    "http://www.ietf.org/id/draft-holmer-rmcat-transport-wide-cc-extensions-01";
+// The header extension id our own offers give it.
+inline constexpr int kTwccOfferId = 3;
+
+// The id `caps` give the TWCC header extension (an "extmap-N" field), or 0.
+int twcc_extension_id(const GstCaps *caps);
+
 // Whether the elements to play `codec` are installed: its depayloader, and
 // a decoder if `decode`.
 bool can_receive(const Codec &codec, bool decode);

@@ -115,6 +115,11 @@ const Codec *SinkInput::codec() {
   return first;
 }
 
+bool SinkInput::has_stream_caps() {
+  std::lock_guard<std::mutex> guard(lock_);
+  return caps_ != nullptr;
+}
+
 GstCaps *SinkInput::caps() {
   {
     std::lock_guard<std::mutex> guard(lock_);

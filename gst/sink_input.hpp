@@ -36,6 +36,8 @@ public:
   // The encoded caps behind codec(), for what the codec table cannot say
   // (H.264's profile). Transfer full; nullptr if not known.
   GstCaps *caps();
+  // Whether the stream's own caps (a caps event) have come.
+  bool has_stream_caps();
 
   // Links the queue to a call's payloader; buffers still drop until open().
   void connect(GstPad *payloader_sink);

@@ -282,6 +282,14 @@ void test_vp8_among_many() {
   SdpPtr answer = call.answer(offer_sdp("0 1", audio_mline("0") + video_mline("1")));
   expect_str(only_format(media(answer, 1)), "96");
   expect_ssrcs_and_rtx(media(answer, 1));
+  // Of the offered header extensions, transport-wide congestion control,
+  // with the offer's id, and nothing the element does not implement.
+  for (guint index : {0u, 1u}) {
+    const GstSDPMedia *m = media(answer, index);
+    g_assert_cmpstr(gst_sdp_media_get_attribute_val_n(m, "extmap", 0), ==,
+                    "3 http://www.ietf.org/id/draft-holmer-rmcat-transport-wide-cc-extensions-01");
+    g_assert_null(gst_sdp_media_get_attribute_val_n(m, "extmap", 1));
+  }
 }
 
 // A data channel and an AV1-only m-line are rejected in place; the rest is

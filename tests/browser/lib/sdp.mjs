@@ -72,5 +72,14 @@ export function assertAnswerFits(offer, answer, codecs) {
                  `${where}: payload type ${pt} is ${name} in the offer too`);
     for (const other of m.payloadTypes)
       assert.ok(other in theirs.codecs, `${where}: payload type ${other} was offered`);
+    // Header extensions: only offered ones, with the offer's ids, and transport-wide congestion
+    // control among them (without it Chromium sizes its stream on loss alone).
+    const extmaps = (section) => section.attributes.filter((a) => a.startsWith('extmap:'));
+    for (const extmap of extmaps(m))
+      assert.ok(extmaps(theirs).includes(extmap), `${where}: ${extmap} was offered`);
+    if (extmaps(theirs).some((a) => a.endsWith(TWCC)))
+      assert.ok(extmaps(m).some((a) => a.endsWith(TWCC)), `${where} answers transport-wide-cc`);
   }
 }
+
+const TWCC = 'http://www.ietf.org/id/draft-holmer-rmcat-transport-wide-cc-extensions-01';
