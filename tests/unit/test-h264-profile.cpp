@@ -8,6 +8,13 @@ using namespace webrtccall::h264;
 
 namespace {
 
+// Compares a returned std::string. g_assert_cmpstr on a temporary's .c_str()
+// keeps the pointer past the temporary's end (the macro copies it into a local
+// first), so it compares freed memory: AddressSanitizer reports it.
+void expect_str(const std::string &got, const char *want) {
+  g_assert_cmpstr(got.c_str(), ==, want);
+}
+
 ProfileLevelId id(const char *hex) {
   auto parsed = parse(hex);
   if (!parsed)
@@ -16,8 +23,8 @@ ProfileLevelId id(const char *hex) {
 }
 
 void test_parse_and_print() {
-  g_assert_cmpstr(id("42e01f").to_string().c_str(), ==, "42e01f");
-  g_assert_cmpstr(id("64001F").to_string().c_str(), ==, "64001f");
+  expect_str(id("42e01f").to_string(), "42e01f");
+  expect_str(id("64001F").to_string(), "64001f");
   g_assert_cmpuint(id("4d0028").level_idc, ==, 40);
   g_assert_false(parse(nullptr).has_value());
   g_assert_false(parse("").has_value());
@@ -44,17 +51,15 @@ ProfileLevelId from_caps(const char *caps_text) {
 }
 
 void test_of_stream() {
-  g_assert_cmpstr(from_caps("video/x-h264").to_string().c_str(), ==, "42e01f");
-  g_assert_cmpstr(
-      from_caps("video/x-h264,profile=constrained-baseline,level=(string)2.1").to_string().c_str(),
-      ==, "42e015");
-  g_assert_cmpstr(from_caps("video/x-h264,profile=main,level=(string)4").to_string().c_str(), ==,
-                  "4d0028");
-  g_assert_cmpstr(from_caps("video/x-h264,profile=high").to_string().c_str(), ==, "64001f");
-  g_assert_cmpstr(from_caps("video/x-h264,level=(string)1b").to_string().c_str(), ==, "42e00b");
+  expect_str(from_caps("video/x-h264").to_string(), "42e01f");
+  expect_str(from_caps("video/x-h264,profile=constrained-baseline,level=(string)2.1").to_string(),
+             "42e015");
+  expect_str(from_caps("video/x-h264,profile=main,level=(string)4").to_string(), "4d0028");
+  expect_str(from_caps("video/x-h264,profile=high").to_string(), "64001f");
+  expect_str(from_caps("video/x-h264,level=(string)1b").to_string(), "42e00b");
   // Unfixed fields (an encoder's template) say nothing.
-  g_assert_cmpstr(from_caps("video/x-h264,profile={main,high}").to_string().c_str(), ==, "42e01f");
-  g_assert_cmpstr(of_stream(nullptr).to_string().c_str(), ==, "42e01f");
+  expect_str(from_caps("video/x-h264,profile={main,high}").to_string(), "42e01f");
+  expect_str(of_stream(nullptr).to_string(), "42e01f");
 }
 
 void test_decodes() {
