@@ -23,6 +23,7 @@
 
 #include <json-glib/json-glib.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <cstring>
@@ -105,11 +106,17 @@ void report_media(Peer &peer) {
   CallEndpoint &e = *peer.endpoint;
   unsigned frames = e.video.buffers, audio_buffers = e.audio.buffers;
   int width, height;
+  gint64 longest_gap_us;
   PictureCheck picture;
   {
     std::lock_guard<std::mutex> guard(e.video.lock);
     width = e.video.width;
     height = e.video.height;
+    // The longest freeze since the last report, including one still going on.
+    longest_gap_us =
+        std::max(e.video.longest_gap_us,
+                 e.video.last_frame_us ? g_get_monotonic_time() - e.video.last_frame_us : 0);
+    e.video.longest_gap_us = 0;
     picture = check_picture(e.video.last_rgb, width, height);
   }
   std::vector<gint16> samples;
@@ -128,6 +135,7 @@ void report_media(Peer &peer) {
     member(b, "frames", gint64(frames));
     member(b, "width", gint64(width));
     member(b, "height", gint64(height));
+    member(b, "longest_gap_ms", longest_gap_us / 1000);
     member(b, "pattern", picture.pattern.c_str());
     member(b, "why", picture.why.c_str());
     json_builder_end_object(b);
@@ -149,6 +157,7 @@ void forget_media(CallEndpoint &e) {
     e.video.last_rgb.clear();
     e.video.width = e.video.height = 0;
     e.video.buffers = 0;
+    e.video.last_frame_us = e.video.longest_gap_us = 0;
   }
   std::lock_guard<std::mutex> guard(e.audio.lock);
   e.audio.samples.clear();

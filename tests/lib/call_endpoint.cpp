@@ -2,6 +2,7 @@
 
 #include <gst/app/gstappsink.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 
@@ -22,8 +23,12 @@ GstFlowReturn on_video_sample(GstAppSink *sink, gpointer data) {
   gst_structure_get_int(s, "height", &height);
   GstMapInfo map;
   GstBuffer *buffer = gst_sample_get_buffer(sample);
+  gint64 now = g_get_monotonic_time();
   if (gst_buffer_map(buffer, &map, GST_MAP_READ)) {
     std::lock_guard<std::mutex> guard(received->lock);
+    if (received->last_frame_us)
+      received->longest_gap_us = std::max(received->longest_gap_us, now - received->last_frame_us);
+    received->last_frame_us = now;
     received->width = width;
     received->height = height;
     // RGB rows are padded to 4 bytes; keep them packed.

@@ -41,6 +41,8 @@ struct Received {
   int width = 0, height = 0;    // video: of the last frame
   std::vector<guint8> last_rgb; // video: the last frame, packed RGB
   std::vector<gint16> samples;  // audio: mono S16 at 48 kHz, the first seconds
+  gint64 last_frame_us = 0;     // video: when the last frame came (monotonic)
+  gint64 longest_gap_us = 0;    // video: the longest wait between two frames; reset by readers
 };
 
 class CallEndpoint {

@@ -1,0 +1,238 @@
+#!/usr/bin/env python3
+"""Calls between two webrtccall elements over a bad network, made here with
+network namespaces: alice's and bob's, each with one interface (eth0), joined
+through a third namespace where delay-bridge (tests/net/delay_bridge.cpp)
+passes every frame on after a fixed delay, since this kernel has no netem.
+Loss comes from iptables' statistic match, dropping incoming UDP at random
+on both sides. The signaling server runs in alice's namespace; bob reaches
+it across the bridge (TCP: delayed, never dropped).
+
+Cases:
+  - at 5% loss each way and 100 ms each way (200 ms round trip), a VP8 call
+    stays up, and each side decodes at least 20 of the 30 frames a second
+    sent, with no freeze longer than a second;
+  - the link cut mid-call (alice's eth0 down): both sides end the call by
+    media-timeout within media-timeout + 2 s.
+
+The elements run in tests/browser/element-peer, which reports what its src
+pads deliver twice a second. TAP on stdout. Needs root, ip, iptables,
+$WEBRTCCALL_SIGNALING, $WEBRTCCALL_ELEMENT_PEER, $DELAY_BRIDGE and the
+plugin on $GST_PLUGIN_PATH."""
+
+import json
+import os
+import queue
+import subprocess
+import sys
+import threading
+import time
+
+ALICE_IP, BOB_IP = "10.77.0.1", "10.77.0.2"
+LOSS = 0.05
+DELAY_MS = 100
+MEASURE_S = 15
+MEDIA_TIMEOUT_S = 3
+# The jitter buffer must outlast a retransmission's round trip (200 ms here)
+# for a lost packet to be recovered rather than skipped: docs/element.md says
+# to raise latency on long paths.
+LATENCY_MS = 400
+
+
+def run(*command):
+    subprocess.run(command, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+
+
+class Network:
+    """alice <-> bridge <-> bob, in namespaces of this process's own."""
+
+    def __init__(self, loss):
+        tag = str(os.getpid())
+        self.alice, self.bob, self.bridge = ("wcnet-%s-%s" % (tag, n) for n in "abr")
+        for namespace in (self.alice, self.bob, self.bridge):
+            run("ip", "netns", "add", namespace)
+            run("ip", "-n", namespace, "link", "set", "lo", "up")
+        # Made inside the namespaces, so the host's own is never touched.
+        for namespace, address, far in ((self.alice, ALICE_IP, "a0"), (self.bob, BOB_IP, "b0")):
+            run("ip", "-n", namespace, "link", "add", "eth0", "type", "veth", "peer", "name", far,
+                "netns", self.bridge)
+            run("ip", "-n", namespace, "addr", "add", address + "/24", "dev", "eth0")
+            run("ip", "-n", namespace, "link", "set", "eth0", "up")
+            run("ip", "-n", self.bridge, "link", "set", far, "up")
+            if loss:
+                run("ip", "netns", "exec", namespace, "iptables", "-A", "INPUT", "-p", "udp", "-m",
+                    "statistic", "--mode", "random", "--probability", str(loss), "-j", "DROP")
+        self.delay = subprocess.Popen(
+            ["ip", "netns", "exec", self.bridge, os.environ["DELAY_BRIDGE"], "a0", "b0",
+             str(DELAY_MS)], stdout=subprocess.PIPE, text=True)
+        if self.delay.stdout.readline().strip() != "ready":
+            raise RuntimeError("delay-bridge did not start")
+
+    def cut_alice(self):
+        run("ip", "-n", self.alice, "link", "set", "eth0", "down")
+
+    def close(self):
+        self.delay.kill()
+        self.delay.wait()
+        for namespace in (self.alice, self.bob, self.bridge):
+            subprocess.run(["ip", "netns", "delete", namespace], stderr=subprocess.DEVNULL)
+
+
+class Peer:
+    """An element-peer process in a namespace; its events arrive on a queue."""
+
+    def __init__(self, namespace, server, user, label):
+        self.label = label
+        self.log = open(os.path.join(os.environ.get("NET_TEST_LOGS", "/tmp"), label + ".log"), "w")
+        properties = "latency=%d media-timeout=%d" % (LATENCY_MS, MEDIA_TIMEOUT_S)
+        self.process = subprocess.Popen(
+            ["ip", "netns", "exec", namespace, os.environ["WEBRTCCALL_ELEMENT_PEER"],
+             "--server", server, "--user", user, "--video", "vp8", "--properties", properties],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self.log, text=True)
+        self.events = queue.Queue()
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def _read(self):
+        for line in self.process.stdout:
+            try:
+                event = json.loads(line)
+            except ValueError:
+                continue
+            event["at"] = time.monotonic()
+            self.events.put(event)
+        self.events.put({"event": "exited"})
+
+    def send(self, command):
+        self.process.stdin.write(command + "\n")
+        self.process.stdin.flush()
+
+    def wait_for(self, what, match, timeout):
+        deadline = time.monotonic() + timeout
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise AssertionError("%s: %s did not happen within %.0f s" % (self.label, what, timeout))
+            try:
+                event = self.events.get(timeout=left)
+            except queue.Empty:
+                continue
+            if event.get("event") in ("exited", "error"):
+                raise AssertionError("%s: while waiting for %s: %s" % (self.label, what, event))
+            if match(event):
+                return event
+
+    def close(self):
+        if self.process.poll() is None:
+            try:
+                self.send("quit")
+                self.process.wait(timeout=10)
+            except (OSError, subprocess.TimeoutExpired):
+                self.process.kill()
+                self.process.wait()
+        self.log.close()
+
+
+def start_call(network):
+    server = subprocess.Popen(
+        ["ip", "netns", "exec", network.alice, os.environ["WEBRTCCALL_SIGNALING"],
+         "--host", ALICE_IP, "--port", "0", "--keepalive-interval", "120"],
+        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    url = server.stdout.readline().strip()
+    if not url.startswith("ws://"):
+        raise RuntimeError("the server printed no URL")
+    bob = Peer(network.bob, url, "bob", "net-bob")
+    bob.wait_for("bob's login", lambda e: e.get("state") == "logged-in", 60)
+    alice = Peer(network.alice, url, "alice", "net-alice")
+    alice.wait_for("alice's login", lambda e: e.get("state") == "logged-in", 60)
+    alice.send("call bob")
+    for peer in (alice, bob):
+        peer.wait_for("the call", lambda e: e.get("state") == "in-call", 30)
+    return server, alice, bob
+
+
+def measure(peer, since, seconds):
+    """Frames a second and the longest freeze over `seconds` of the media
+    reports made from `since` on (reports are queued: both sides are measured
+    over the same stretch of the call, one after the other)."""
+    first = peer.wait_for("video", lambda e: e.get("event") == "media" and e["at"] >= since
+                          and e["video"]["frames"] > 0, 20 + seconds)
+    longest_gap = 0
+    while True:
+        event = peer.wait_for("media", lambda e: e.get("event") == "media", 5 + seconds)
+        longest_gap = max(longest_gap, event["video"]["longest_gap_ms"])
+        elapsed = event["at"] - first["at"]
+        if elapsed >= seconds:
+            return (event["video"]["frames"] - first["video"]["frames"]) / elapsed, longest_gap
+
+
+def test_lossy_delayed_call():
+    network = Network(LOSS)
+    server = alice = bob = None
+    try:
+        server, alice, bob = start_call(network)
+        since = time.monotonic()
+        for peer in (bob, alice):
+            fps, gap = measure(peer, since, MEASURE_S)
+            print("# %s decodes %.1f frames a second, longest freeze %d ms" % (peer.label, fps, gap))
+            assert fps >= 20, "%s decodes only %.1f frames a second" % (peer.label, fps)
+            assert gap <= 1000, "%s froze for %d ms" % (peer.label, gap)
+    finally:
+        for process in (alice, bob):
+            if process:
+                process.close()
+        if server:
+            server.kill()
+            server.wait()
+        network.close()
+
+
+def test_cut_link_ends_both_sides():
+    network = Network(0)
+    server = alice = bob = None
+    try:
+        server, alice, bob = start_call(network)
+        bob.wait_for("video", lambda e: e.get("event") == "media" and e["video"]["frames"] > 10, 20)
+        cut = time.monotonic()
+        network.cut_alice()
+        for peer in (alice, bob):
+            peer.wait_for("the end by media-timeout",
+                          lambda e: e.get("event") == "state" and e.get("reason") == "media-timeout",
+                          MEDIA_TIMEOUT_S + 5)
+            waited = time.monotonic() - cut
+            print("# %s ended the call %.1f s after the cut" % (peer.label, waited))
+            assert waited <= MEDIA_TIMEOUT_S + 2, "%s took %.1f s" % (peer.label, waited)
+    finally:
+        for process in (alice, bob):
+            if process:
+                process.close()
+        if server:
+            server.kill()
+            server.wait()
+        network.close()
+
+
+TESTS = [
+    ("a VP8 call at 5% loss and 100 ms delay each way keeps >= 20 fps, no freeze over 1 s",
+     test_lossy_delayed_call),
+    ("a link cut mid-call ends the call on both sides within media-timeout + 2 s",
+     test_cut_link_ends_both_sides),
+]
+
+
+def main():
+    print("1..%d" % len(TESTS))
+    failed = 0
+    for number, (name, test) in enumerate(TESTS, 1):
+        try:
+            test()
+            print("ok %d %s" % (number, name))
+        except Exception as error:  # every failure is reported, then the next test runs
+            failed += 1
+            print("not ok %d %s" % (number, name))
+            for line in str(error).splitlines():
+                print("# " + line)
+        sys.stdout.flush()
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
