@@ -23,6 +23,7 @@ let reconnectDelay = 500;    // ms, doubles to 8 s while the server is away
 let myName = null;           // once logged in
 let wantedName = null;       // a login under way
 let iceServers = [];         // from the server's login reply
+let resumeToken = null;      // from the login reply: takes our name back after a reconnect
 let localStream = null;      // null: receive only
 let mediaReady = null;       // settles once the camera and microphone are ours, or refused
 let pc = null;               // the current call's RTCPeerConnection
@@ -65,9 +66,7 @@ function connect() {
   socket.onopen = () => {
     setConnection('connected');
     reconnectDelay = 500;
-    const name = myName || wantedName;
-    if (name)
-      send({ type: 'login', name });
+    login();
   };
   socket.onmessage = (event) => {
     let message;
@@ -91,6 +90,18 @@ function connect() {
   };
 }
 
+// Logs in, or in again after a reconnect: the resume token takes our name
+// back from a connection the server has not yet noticed is dead.
+function login() {
+  const name = myName || wantedName;
+  if (!name)
+    return;
+  const message = { type: 'login', name };
+  if (myName && resumeToken)
+    message.resume = resumeToken;
+  send(message);
+}
+
 function handle(message) {
   switch (message.type) {
     case 'login': return onLogin(message);
@@ -110,7 +121,7 @@ function onLogin(message) {
     if (myName) {
       // Logging in again after a reconnect: our old connection may linger.
       showError(`Could not sign in again as ${myName}: ${text}`);
-      setTimeout(() => send({ type: 'login', name: myName }), 2000);
+      setTimeout(login, 2000);
     } else {
       ui.loginError.textContent = text;
       wantedName = null;
@@ -121,6 +132,7 @@ function onLogin(message) {
   myName = myName || wantedName;
   wantedName = null;
   iceServers = Array.isArray(message.iceServers) ? message.iceServers : [];
+  resumeToken = typeof message.resume === 'string' ? message.resume : null;
   ui.loginError.textContent = '';
   if (again)
     showError('');
