@@ -39,13 +39,13 @@ Endpoint::~Endpoint() {
     g_main_loop_unref(loop_);
 }
 
-bool Endpoint::build(const Devices &devices) {
+std::optional<ExitStatus> Endpoint::build(const Devices &devices) {
   pipeline_ = gst_pipeline_new("webrtccall-cli");
   call_ = gst_element_factory_make("webrtccall", "call");
   if (!call_) {
     terminal_.error("the webrtccall element is missing: install it (meson install), or point "
                     "GST_PLUGIN_PATH at the build's gst folder.");
-    return false;
+    return ExitStatus::kFailed;
   }
   // decode=false: the recording takes the peer's media as it came; it is
   // decoded here only to be shown or played. end-on-hangup: one call, then
@@ -60,16 +60,16 @@ bool Endpoint::build(const Devices &devices) {
     g_object_set(call_, "peer", options_.call.c_str(), nullptr);
   gst_bin_add(GST_BIN(pipeline_), call_); // owned by the pipeline
 
-  std::string error;
+  SendError error;
   if (!add_senders(GST_BIN(pipeline_), call_, options_, devices, sent_, error)) {
-    terminal_.error(error);
-    return false;
+    terminal_.error(error.text);
+    return error.bad_usage ? ExitStatus::kUsage : ExitStatus::kFailed;
   }
   if (!options_.record.empty()) {
     g_autoptr(GstElementFactory) mux = gst_element_factory_find("matroskamux");
     if (!mux) {
       terminal_.error("--record needs matroskamux: install gstreamer1.0-plugins-good.");
-      return false;
+      return ExitStatus::kFailed;
     }
     recorder_ = std::make_unique<Recorder>(GST_BIN(pipeline_), options_.record);
   }
@@ -81,7 +81,7 @@ bool Endpoint::build(const Devices &devices) {
   g_signal_connect(call_, "incoming-call", G_CALLBACK(on_incoming_call), pipeline_);
   if (!options_.auto_answer && options_.call.empty())
     answers_ = std::make_unique<AnswerInput>();
-  return true;
+  return std::nullopt;
 }
 
 ExitStatus Endpoint::run() {
@@ -171,8 +171,11 @@ void Endpoint::on_state(const GstStructure *s) {
     if (call_took_place_) {
       gint64 seconds = (g_get_monotonic_time() - call_started_us_) / G_USEC_PER_SEC;
       terminal_.clear_status();
-      terminal_.line("Call with " + peer_ + " ended after " + duration_text(seconds) + ": " +
-                     end_reason_text(reason, peer_) + ".");
+      // The element hangs up on Ctrl-C, and when every source has ended (files).
+      std::string why = reason == "hangup" && !interrupted_ ? "what you were sending ended"
+                                                            : end_reason_text(reason, peer_);
+      terminal_.line("Call with " + peer_ + " ended after " + duration_text(seconds) + ": " + why +
+                     ".");
       await_eos();
     }
     // Before an answer an error follows and says why.

@@ -27,9 +27,9 @@ public:
   Endpoint(const Endpoint &) = delete;
   Endpoint &operator=(const Endpoint &) = delete;
 
-  // Builds the pipeline. False when it cannot be built; the reason is on the
-  // terminal already.
-  bool build(const Devices &devices);
+  // Builds the pipeline. When it cannot be built, says why on the terminal
+  // and returns the exit status.
+  std::optional<ExitStatus> build(const Devices &devices);
   // Logs in, calls or waits, and returns once the call is over.
   ExitStatus run();
 

@@ -50,16 +50,16 @@ std::string audio_encoder(const Options &o) {
 
 // The encoder's element and the Debian package that has it, for the message
 // when it is missing.
-bool check_encoder(const char *factory, const char *package, std::string &error) {
+bool check_encoder(const char *factory, const char *package, SendError &error) {
   g_autoptr(GstElementFactory) found = gst_element_factory_find(factory);
   if (found)
     return true;
-  error = std::string("the ") + factory + " encoder is missing: install " + package +
-          ", or choose another codec.";
+  error.text = std::string("the ") + factory + " encoder is missing: install " + package +
+               ", or choose another codec.";
   return false;
 }
 
-bool check_encoders(const Options &o, std::string &error) {
+bool check_encoders(const Options &o, SendError &error) {
   if (o.video.kind != SourceChoice::Kind::kNone) {
     bool ok = o.codec == VideoCodec::kH264
                   ? check_encoder("x264enc", "gstreamer1.0-plugins-ugly", error)
@@ -86,48 +86,95 @@ GObjectPtr<GstElement> made_element(GstElement *floating) {
   return adopt(floating ? GST_ELEMENT(gst_object_ref_sink(floating)) : nullptr);
 }
 
-// One sending branch: `head` (a source described in the launch syntax, or
-// empty when `device` is the source), then `tail`, into `pad_template` of the
-// call element.
+// One sending branch: a source (`head` in the launch syntax, or `device`, or
+// `file`), then `tail`, into `pad_template` of the call element.
 struct Branch {
   std::string head;
   GObjectPtr<GstElement> device; // the camera or microphone, when it is the source
-  std::string file;              // location of the filesrc named "file" in head
+  std::string file;              // a media file, when it is the source
   std::string tail;
 };
 
+// A media file's decodebin: the first stream of the kind sent goes on to the
+// encoder. The others are dropped at their pad: unlinked, they would stop the
+// demuxer (not-linked), and a sink for them would end the pipeline (EOS from
+// every sink) when the file ends.
+struct FileStreams {
+  const char *kind;  // "video/" or "audio/"
+  GstPad *tail_sink; // holds a ref
+  bool taken = false;
+};
+
+void on_file_pad(GstElement *, GstPad *pad, gpointer data) {
+  auto *streams = static_cast<FileStreams *>(data);
+  g_autoptr(GstCaps) caps = gst_pad_query_caps(pad, nullptr);
+  const char *media_type = gst_structure_get_name(gst_caps_get_structure(caps, 0));
+  if (!streams->taken && g_str_has_prefix(media_type, streams->kind)) {
+    streams->taken = true;
+    gst_pad_link(pad, streams->tail_sink);
+    return;
+  }
+  gst_pad_add_probe(
+      pad, GST_PAD_PROBE_TYPE_DATA_DOWNSTREAM,
+      [](GstPad *, GstPadProbeInfo *, gpointer) { return GST_PAD_PROBE_DROP; }, nullptr, nullptr);
+}
+
+bool add_file_source(GstBin *pipeline, GstElement *tail, const Branch &branch, const char *kind,
+                     SendError &error) {
+  GstElement *file = gst_element_factory_make("filesrc", nullptr);
+  GstElement *decoder = gst_element_factory_make("decodebin", nullptr);
+  if (!file || !decoder) {
+    error.text =
+        "cannot read media files: filesrc or decodebin is missing (gstreamer1.0-plugins-base)";
+    return false;
+  }
+  g_object_set(file, "location", branch.file.c_str(), nullptr);
+  gst_bin_add_many(pipeline, file, decoder, nullptr); // owned by the pipeline
+  gst_element_link(file, decoder);
+  auto *streams = new FileStreams{kind, gst_element_get_static_pad(tail, "sink")};
+  g_signal_connect_data(
+      decoder, "pad-added", G_CALLBACK(on_file_pad), streams,
+      [](gpointer data, GClosure *) {
+        auto *streams = static_cast<FileStreams *>(data);
+        gst_object_unref(streams->tail_sink);
+        delete streams;
+      },
+      GConnectFlags(0));
+  return true;
+}
+
 bool add_branch(GstBin *pipeline, GstElement *call, const char *pad_template, Branch &&branch,
-                const char *what, std::string &error) {
+                const char *what, SendError &error) {
   std::string description = branch.head.empty() ? branch.tail : branch.head + " ! " + branch.tail;
   g_autoptr(GError) parse_error = nullptr;
   GstElement *bin = gst_parse_bin_from_description(description.c_str(), TRUE, &parse_error);
   if (!bin) {
-    error = std::string("cannot build the ") + what + " sender: " + parse_error->message;
+    error.text = std::string("cannot build the ") + what + " sender: " + parse_error->message;
     return false;
   }
   gst_bin_add(pipeline, bin); // owned by the pipeline
-  if (!branch.file.empty()) {
-    g_autoptr(GstElement) file = gst_bin_get_by_name(GST_BIN(bin), "file");
-    g_object_set(file, "location", branch.file.c_str(), nullptr);
-  }
+  if (!branch.file.empty() &&
+      !add_file_source(pipeline, bin, branch, g_str_equal(what, "video") ? "video/" : "audio/",
+                       error))
+    return false;
   if (branch.device) {
     gst_bin_add(pipeline, branch.device.get()); // the pipeline takes a reference
     if (!gst_element_link(branch.device.get(), bin)) {
-      error = std::string("cannot link the ") + what + " device to its converter";
+      error.text = std::string("cannot link the ") + what + " device to its converter";
       return false;
     }
   }
   GstPad *sink = gst_element_request_pad_simple(call, pad_template); // owned by the element
   g_autoptr(GstPad) src = gst_element_get_static_pad(bin, "src");
   if (!sink || !src || gst_pad_link(src, sink) != GST_PAD_LINK_OK) {
-    error = std::string("cannot link the ") + what + " sender to the webrtccall element";
+    error.text = std::string("cannot link the ") + what + " sender to the webrtccall element";
     return false;
   }
   return true;
 }
 
 bool video_branch(const Options &o, const Devices &devices, Branch &branch, std::string &label,
-                  std::string &error) {
+                  SendError &error) {
   std::string size = std::to_string(o.width) + "x" + std::to_string(o.height);
   std::string raw =
       "video/x-raw,width=" + std::to_string(o.width) + ",height=" + std::to_string(o.height);
@@ -157,15 +204,16 @@ bool video_branch(const Options &o, const Devices &devices, Branch &branch, std:
       branch.tail = camera_caps + branch.tail;
       from = "the camera " + o.video.value;
     } else if (!camera) {
-      error = "--video: no camera or file named \"" + o.video.value +
-              "\"; webrtccall-cli --list-devices lists the cameras.";
+      error.text = "--video: no camera or file named \"" + o.video.value +
+                   "\"; webrtccall-cli --list-devices lists the cameras.";
+      error.bad_usage = true;
       return false;
     }
     break;
   case SourceChoice::Kind::kFile:
     // Played once, in real time (clocksync): a file is not a live source.
-    branch.head = "filesrc name=file ! decodebin ! videoconvert ! clocksync";
     branch.file = o.video.value;
+    branch.tail = "clocksync ! " + branch.tail;
     from = "the file " + o.video.value;
     break;
   case SourceChoice::Kind::kTest:
@@ -174,12 +222,12 @@ bool video_branch(const Options &o, const Devices &devices, Branch &branch, std:
   if (camera) {
     branch.device = made_element(gst_device_create_element(camera, nullptr));
     if (!branch.device) {
-      error = "cannot open the camera " + describe(camera) + ".";
+      error.text = "cannot open the camera " + describe(camera) + ".";
       return false;
     }
     branch.tail = camera_caps + branch.tail;
     from = "the camera " + describe(camera);
-  } else if (branch.head.empty()) {
+  } else if (branch.head.empty() && branch.file.empty()) {
     branch.head = "videotestsrc is-live=true pattern=smpte";
     from = "the test pattern";
   }
@@ -188,7 +236,7 @@ bool video_branch(const Options &o, const Devices &devices, Branch &branch, std:
 }
 
 bool audio_branch(const Options &o, const Devices &devices, Branch &branch, std::string &label,
-                  std::string &error) {
+                  SendError &error) {
   branch.tail = "audioconvert ! audioresample ! queue leaky=downstream max-size-time=200000000 "
                 "max-size-buffers=0 max-size-bytes=0 ! " +
                 audio_encoder(o);
@@ -207,27 +255,28 @@ bool audio_branch(const Options &o, const Devices &devices, Branch &branch, std:
   case SourceChoice::Kind::kDevice: {
     GstDevice *microphone = find_device(devices.microphones, o.audio.value);
     if (!microphone) {
-      error = "--audio: no microphone or file named \"" + o.audio.value +
-              "\"; webrtccall-cli --list-devices lists the microphones.";
+      error.text = "--audio: no microphone or file named \"" + o.audio.value +
+                   "\"; webrtccall-cli --list-devices lists the microphones.";
+      error.bad_usage = true;
       return false;
     }
     branch.device = made_element(gst_device_create_element(microphone, nullptr));
     if (!branch.device) {
-      error = "cannot open the microphone " + describe(microphone) + ".";
+      error.text = "cannot open the microphone " + describe(microphone) + ".";
       return false;
     }
     from = "the microphone " + describe(microphone);
     break;
   }
   case SourceChoice::Kind::kFile:
-    branch.head = "filesrc name=file ! decodebin ! audioconvert ! clocksync";
     branch.file = o.audio.value;
+    branch.tail = "clocksync ! " + branch.tail;
     from = "the file " + o.audio.value;
     break;
   case SourceChoice::Kind::kTest:
     break;
   }
-  if (branch.head.empty() && !branch.device) {
+  if (branch.head.empty() && !branch.device && branch.file.empty()) {
     branch.head = "audiotestsrc is-live=true wave=sine freq=440";
     from = "a 440 Hz test tone";
   }
@@ -238,7 +287,7 @@ bool audio_branch(const Options &o, const Devices &devices, Branch &branch, std:
 } // namespace
 
 bool add_senders(GstBin *pipeline, GstElement *call, const Options &options, const Devices &devices,
-                 SentMedia &sent, std::string &error) {
+                 SentMedia &sent, SendError &error) {
   if (!check_encoders(options, error))
     return false;
   Branch video, audio;

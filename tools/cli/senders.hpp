@@ -18,9 +18,14 @@ struct SentMedia {
   std::string audio;
 };
 
+struct SendError {
+  std::string text;       // what is missing (a device, a plugin) and what to do
+  bool bad_usage = false; // the command line named a device that is not there
+};
+
 // Adds the sending branches to `pipeline`, linked to `call`. False with
-// `error` saying what is missing (a device, a plugin) and what to do.
+// `error` set when they cannot be built.
 bool add_senders(GstBin *pipeline, GstElement *call, const Options &options, const Devices &devices,
-                 SentMedia &sent, std::string &error);
+                 SentMedia &sent, SendError &error);
 
 } // namespace webrtccall::cli

@@ -48,7 +48,7 @@ int main(int argc, char **argv) {
   }
 
   Endpoint endpoint(options, terminal);
-  if (!endpoint.build(devices))
-    return int(ExitStatus::kFailed);
+  if (auto failed = endpoint.build(devices))
+    return int(*failed);
   return int(endpoint.run());
 }
