@@ -2,8 +2,8 @@
 """webrtccall-cli, run as a user runs it (docs/cli.md): two endpoints call
 each other through our server with test sources and record each other; the
 progress and statistics lines appear; Ctrl-C on one side hangs up both with
-status 0; each recording decodes to the other side's picture size. Then the
-exit statuses: declined at the prompt, declined for want of anyone to answer,
+status 0; each recording decodes to the other side's picture size. README.md's
+two commands, answered y at the prompt. Then the exit statuses: declined at the prompt, declined for want of anyone to answer,
 bad usage, server unreachable, no answer, name taken.
 
 Usage: test-cli.py PATH-TO-webrtccall-cli. TAP on stdout. Needs
@@ -12,6 +12,7 @@ gst-launch-1.0 to decode the recordings."""
 
 import os
 import re
+import shlex
 import signal
 import socket
 import subprocess
@@ -19,8 +20,10 @@ import sys
 import tempfile
 import threading
 import time
+import traceback
 
 CLI = sys.argv[1] if len(sys.argv) > 1 else "webrtccall-cli"
+ROOT = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
 # Loopback only, as every test here (libnice skips it unless told); headless
 # with test sources whatever the machine has.
 COMMON = ["--headless", "--video", "test", "--audio", "test", "--ice-addresses", "127.0.0.1"]
@@ -202,6 +205,52 @@ def call_record_and_hang_up(folder):
             check(audio >= 20, "%s has %d audio buffers" % (path, audio))
 
 
+def readme_commands(folder):
+    """README.md's two commands, as documented, with bob answering y at the prompt."""
+    text = open(os.path.join(ROOT, "README.md"), encoding="utf-8").read()
+    commands = {}
+    for block in re.findall(r"```sh\n(.*?)```", text, re.S):
+        for line in block.splitlines():
+            if "webrtccall-cli " not in line:
+                continue
+            words = shlex.split(line)
+            programs = [i for i, word in enumerate(words) if word.endswith("/webrtccall-cli")]
+            if programs:
+                args = words[programs[0] + 1:]
+                commands[args[args.index("--user") + 1]] = args
+    check(set(commands) == {"alice", "bob"},
+          "README.md should have bob's and alice's webrtccall-cli commands, has %s" % commands)
+    recording = os.path.join(folder, "readme.mkv")
+    bob_args = [recording if arg == "call.mkv" else arg for arg in commands["bob"]]
+    check(recording in bob_args, "bob's README command records no call.mkv: %s" % bob_args)
+    with Server() as server:
+        # Pointed at the test's server, on loopback, headless, with test sources.
+        bob = Cli("bob", bob_args + ["--server", server.url] + COMMON, stdin=subprocess.PIPE)
+        alice = None
+        try:
+            bob.wait_line(r"^Waiting for a call\.")
+            alice = Cli("alice", commands["alice"] + ["--server", server.url] + COMMON)
+            bob.wait_line(r"^alice is calling\. Answer\? \[Y/n\]")
+            bob.process.stdin.write("y\n")
+            bob.process.stdin.flush()
+            for me, peer in ((alice, "bob"), (bob, "alice")):
+                me.wait_line(r"^In call with %s\.$" % peer)
+                me.wait_line(r"^Receiving VP8 640x480 from %s\.$" % peer)
+                me.wait_line(STATS_LINE.pattern, count=2)
+            alice.interrupt()
+            alice.expect_exit(HUNG_UP)
+            bob.expect_exit(HUNG_UP)
+            bob.wait_line(r"^Saved the recording \(video and audio\) to ")
+        finally:
+            for each in (alice, bob):
+                if each:
+                    each.stop()
+        frames, width, height, audio = decoded(recording)
+        check((width, height) == (640, 480) and frames > 0 and audio > 0,
+              "%s decodes to %d frames of %dx%d and %d audio buffers" % (
+                  recording, frames, width, height, audio))
+
+
 def declined_at_the_prompt(folder):
     with Server() as server:
         bob = Cli("bob", ["--server", server.url, "--user", "bob"] + COMMON,
@@ -296,6 +345,7 @@ def name_taken(folder):
 
 CASES = [
     ("two endpoints call, record each other, and Ctrl-C hangs up both", call_record_and_hang_up),
+    ("README.md's commands, answered y at the prompt", readme_commands),
     ("a call declined at the prompt ends the caller with status 5", declined_at_the_prompt),
     ("with standard input ended, calls are declined", declined_when_no_one_can_answer),
     ("bad usage exits with status 2 and says what is wrong", bad_usage),
@@ -315,10 +365,11 @@ def main():
                 case(folder)
                 print("ok %d %s (%.1f s)" % (number, title, time.monotonic() - started),
                       flush=True)
-            except Failure as failure:
+            except Exception as failure:  # a Failure, or a bug here: either fails the case
                 failed += 1
                 print("not ok %d %s" % (number, title))
-                for line in str(failure).splitlines()[-60:]:
+                text = str(failure) if isinstance(failure, Failure) else traceback.format_exc()
+                for line in text.splitlines()[-60:]:
                     print("# " + line)
                 sys.stdout.flush()
     return 1 if failed else 0
