@@ -91,11 +91,17 @@ ExitStatus Endpoint::run() {
   guint sigint = g_unix_signal_add(SIGINT, on_signal, this);
   guint sigterm = g_unix_signal_add(SIGTERM, on_signal, this);
 
-  if (gst_element_set_state(pipeline_, GST_STATE_PLAYING) == GST_STATE_CHANGE_FAILURE && !status_) {
-    // The error message on the bus says why; the loop reads it and stops.
-    status_ = ExitStatus::kFailed;
+  if (gst_element_set_state(pipeline_, GST_STATE_PLAYING) == GST_STATE_CHANGE_FAILURE) {
+    // Say why (an element posted it), and do not wait for a call.
+    while (GstMessage *message = gst_bus_pop_filtered(bus, GST_MESSAGE_ERROR)) {
+      on_error(message);
+      gst_message_unref(message);
+    }
+    if (!status_)
+      status_ = ExitStatus::kFailed;
+  } else {
+    g_main_loop_run(loop_);
   }
-  g_main_loop_run(loop_);
 
   g_source_remove(sigint);
   g_source_remove(sigterm);
@@ -213,15 +219,11 @@ void Endpoint::on_error(GstMessage *message) {
   if (details)
     reason = string_field(details, "reason");
 
-  if (reason == "stopped") {
-    status_ = ExitStatus::kInterrupted; // our own Ctrl-C, before any call
-  } else {
-    terminal_.error(from_call ? in_option_terms(error->message) : error->message);
-    if (!from_call)
-      g_message("%s: %s", GST_OBJECT_NAME(GST_MESSAGE_SRC(message)), debug ? debug : "");
-    if (!status_)
-      status_ = from_call ? status_for_reason(reason, call_took_place_) : ExitStatus::kFailed;
-  }
+  terminal_.error(from_call ? in_option_terms(error->message) : error->message);
+  if (!from_call)
+    g_message("%s: %s", GST_OBJECT_NAME(GST_MESSAGE_SRC(message)), debug ? debug : "");
+  if (!status_)
+    status_ = from_call ? status_for_reason(reason, call_took_place_) : ExitStatus::kFailed;
   // A call that carried media ends its src pads even when it fails: wait for
   // that EOS, which completes the recording. Otherwise nothing more comes.
   if (from_call && media_arrived_)

@@ -6,8 +6,6 @@ namespace webrtccall::cli {
 
 ExitStatus status_for_reason(const std::string &reason, bool call_took_place) {
   static const std::map<std::string, ExitStatus> statuses = {
-      {"hangup", ExitStatus::kHungUp},
-      {"remote-hangup", ExitStatus::kHungUp},
       {"server-unreachable", ExitStatus::kServerUnreachable},
       {"name-taken", ExitStatus::kLoginRefused},
       {"login-refused", ExitStatus::kLoginRefused},
@@ -19,8 +17,10 @@ ExitStatus status_for_reason(const std::string &reason, bool call_took_place) {
       {"ice-failed", ExitStatus::kCallFailed},
       {"media-timeout", ExitStatus::kCallFailed},
       {"refused", ExitStatus::kCallFailed},
-      {"stopped", ExitStatus::kInterrupted},
   };
+  // A hang-up before the answer is no call: the sources ended while calling.
+  if (reason == "hangup" || reason == "remote-hangup")
+    return call_took_place ? ExitStatus::kHungUp : ExitStatus::kFailed;
   // The peer's connection went: before the answer it never picked up, after
   // it the call broke.
   if (reason == "peer-gone")
@@ -28,6 +28,8 @@ ExitStatus status_for_reason(const std::string &reason, bool call_took_place) {
   auto found = statuses.find(reason);
   if (found != statuses.end())
     return found->second;
+  // Anything else ("stopped": every source ended before a call; a missing
+  // plugin): a call that broke, or a failure outside any call.
   return call_took_place ? ExitStatus::kCallFailed : ExitStatus::kFailed;
 }
 
