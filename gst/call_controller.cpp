@@ -193,8 +193,11 @@ std::shared_ptr<CallSession> CallController::make_session(const std::string &pee
       self->end_call(failure.reason, &failure);
     }
   };
-  auto session = std::make_shared<CallSession>(element_, context_, settings_.call, hooks_.inputs(),
-                                               peer, std::move(events));
+  CallConfig config = settings_.call;
+  config.signaled_stun_server = signaled_ice_.stun;
+  config.signaled_turn_servers = signaled_ice_.turn;
+  auto session = std::make_shared<CallSession>(element_, context_, std::move(config),
+                                               hooks_.inputs(), peer, std::move(events));
   return session;
 }
 
@@ -216,6 +219,8 @@ void CallController::on_message(const ServerMessage &message) {
           on_error(m);
         else if constexpr (std::is_same_v<T, Presence>)
           on_presence(m);
+        else if constexpr (std::is_same_v<T, IceServers>)
+          signaled_ice_ = to_webrtcbin(m.ice_servers); // for the calls to come
       },
       message);
 }
@@ -241,6 +246,7 @@ void CallController::on_login(const LoginResult &result) {
   }
   logged_in_ = true;
   resume_token_ = result.resume;
+  signaled_ice_ = to_webrtcbin(result.ice_servers);
   bool reconnected = std::exchange(reconnecting_, false);
   server_protocol_ = result.protocol.value_or(1);
   GST_INFO_OBJECT(element_, "logged in as %s (protocol %d)", settings_.user.c_str(),

@@ -7,6 +7,7 @@
 #include "call_session.hpp"
 #include "call_stats.hpp"
 #include "element_context.hpp"
+#include "ice_servers.hpp"
 #include "signaling_client.hpp"
 
 #include <memory>
@@ -121,6 +122,7 @@ private:
   unsigned self_leaves_in_flight_ = 0; // echoes of clear_tutorial_peer() still to come
   int server_protocol_ = 1;            // 1: the tutorial's server (no presence, no errors)
   std::string resume_token_; // from the last login: takes the name back after a lost connection
+  WebrtcbinIceServers signaled_ice_; // the signaling server's ICE servers (login, then refreshes)
   std::set<std::string> online_;
   bool presence_known_ = false;
   guint call_timer_ = 0;

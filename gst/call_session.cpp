@@ -160,10 +160,21 @@ bool CallSession::start() {
   }
   g_object_set(webrtc_, "bundle-policy", GST_WEBRTC_BUNDLE_POLICY_MAX_BUNDLE, "latency",
                config_.latency_ms, nullptr);
-  if (!config_.stun_server.empty())
-    g_object_set(webrtc_, "stun-server", config_.stun_server.c_str(), nullptr);
-  if (!config_.turn_server.empty())
+  // The element's own servers win over the signaling server's.
+  const std::string &stun =
+      config_.stun_server.empty() ? config_.signaled_stun_server : config_.stun_server;
+  if (!stun.empty())
+    g_object_set(webrtc_, "stun-server", stun.c_str(), nullptr);
+  if (!config_.turn_server.empty()) {
     g_object_set(webrtc_, "turn-server", config_.turn_server.c_str(), nullptr);
+  } else {
+    for (const auto &turn : config_.signaled_turn_servers) {
+      gboolean added = FALSE;
+      g_signal_emit_by_name(webrtc_, "add-turn-server", turn.c_str(), &added);
+      if (!added)
+        GST_WARNING_OBJECT(element_, "webrtcbin refused the signaling server's TURN server");
+    }
+  }
 
   // webrtcbin 1.22 keeps its ICE object as a floating reference: take a
   // plain ref with g_object_get and never sink it (webrtcbin-notes.md).

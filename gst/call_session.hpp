@@ -29,6 +29,10 @@ namespace webrtccall {
 struct CallConfig {
   std::string stun_server;
   std::string turn_server;
+  // From the signaling server (its --ice-server and --turn-secret), used when
+  // the element's own stun-server / turn-server are empty.
+  std::string signaled_stun_server;
+  std::vector<std::string> signaled_turn_servers;
   std::vector<std::string> ice_addresses; // empty: every interface
   bool upnp = false;
   unsigned latency_ms = 200;

@@ -3,6 +3,7 @@
 #include <gst/webrtc/webrtc.h>
 
 #include <algorithm>
+#include <string>
 
 namespace webrtccall {
 
@@ -53,6 +54,34 @@ gboolean add_entry(GQuark, const GValue *value, gpointer data) {
   return TRUE;
 }
 
+// The selected candidate pair's entry (webrtcbin lists only that one), or nullptr.
+const GstStructure *selected_pair(const GstStructure *webrtc_stats) {
+  for (int i = 0; i < gst_structure_n_fields(webrtc_stats); i++) {
+    const GValue *value =
+        gst_structure_get_value(webrtc_stats, gst_structure_nth_field_name(webrtc_stats, i));
+    if (!GST_VALUE_HOLDS_STRUCTURE(value))
+      continue;
+    const GstStructure *s = gst_value_get_structure(value);
+    GstWebRTCStatsType type;
+    if (gst_structure_get(s, "type", GST_TYPE_WEBRTC_STATS_TYPE, &type, nullptr) &&
+        type == GST_WEBRTC_STATS_CANDIDATE_PAIR)
+      return s;
+  }
+  return nullptr;
+}
+
+// "host", "srflx", "prflx" or "relay": the type of the pair's candidate that
+// `id_field` names; "" before ICE has chosen.
+std::string candidate_type(const GstStructure *webrtc_stats, const GstStructure *pair,
+                           const char *id_field) {
+  const char *id = pair ? gst_structure_get_string(pair, id_field) : nullptr;
+  const GValue *value = id ? gst_structure_get_value(webrtc_stats, id) : nullptr;
+  if (!value || !GST_VALUE_HOLDS_STRUCTURE(value))
+    return {};
+  const char *type = gst_structure_get_string(gst_value_get_structure(value), "candidate-type");
+  return type ? type : "";
+}
+
 } // namespace
 
 GstStructure *CallStats::summarize(const GstStructure *webrtc_stats, const std::string &peer) {
@@ -71,6 +100,12 @@ GstStructure *CallStats::summarize(const GstStructure *webrtc_stats, const std::
       "tx-packets-lost", G_TYPE_INT64, sums.tx_lost, "rx-jitter", G_TYPE_DOUBLE, sums.rx_jitter,
       "tx-jitter", G_TYPE_DOUBLE, sums.tx_jitter, "round-trip-time", G_TYPE_DOUBLE, sums.rtt,
       nullptr);
+  // Which path the call took: a "relay" end means it goes through TURN.
+  const GstStructure *pair = selected_pair(webrtc_stats);
+  gst_structure_set(stats, "local-candidate-type", G_TYPE_STRING,
+                    candidate_type(webrtc_stats, pair, "local-candidate-id").c_str(),
+                    "remote-candidate-type", G_TYPE_STRING,
+                    candidate_type(webrtc_stats, pair, "remote-candidate-id").c_str(), nullptr);
   bytes_sent_ = sums.bytes_sent;
   bytes_received_ = sums.bytes_received;
   at_us_ = now;

@@ -62,6 +62,7 @@ struct TypeName {
   std::string_view operator()(const Leave &) const { return "leave"; }
   std::string_view operator()(const Error &) const { return "error"; }
   std::string_view operator()(const Presence &) const { return "presence"; }
+  std::string_view operator()(const IceServers &) const { return "ice-servers"; }
 };
 
 } // namespace

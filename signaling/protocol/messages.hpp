@@ -129,8 +129,15 @@ struct Presence {
   std::string left;
 };
 
+// {"type":"ice-servers","iceServers":[...]} (extension): fresh ICE servers
+// for the calls to come, sent before short-lived TURN credentials expire.
+struct IceServers {
+  std::vector<IceServer> ice_servers;
+};
+
 using ClientMessage = std::variant<Login, Offer, Answer, Candidate, Leave, Presence>;
-using ServerMessage = std::variant<LoginResult, Offer, Answer, Candidate, Leave, Error, Presence>;
+using ServerMessage =
+    std::variant<LoginResult, Offer, Answer, Candidate, Leave, Error, Presence, IceServers>;
 
 // The wire `type` of a message.
 std::string_view type_name(const ClientMessage &message);

@@ -339,6 +339,12 @@ bool read_ice_servers(FieldReader &reader, std::vector<IceServer> &out) {
   return true;
 }
 
+template <> bool read_server_body(FieldReader &reader, IceServers &message) {
+  if (!reader.present("iceServers"))
+    return reader.fail("iceServers", "is missing");
+  return read_ice_servers(reader, message.ice_servers);
+}
+
 template <> bool read_server_body(FieldReader &reader, LoginResult &message) {
   if (!reader.read_bool("success", message.success))
     return false;
@@ -458,6 +464,8 @@ ServerParse parse_server_message(std::string_view text, std::size_t max_bytes) {
     return finish_server<Error>(envelope);
   if (type == "presence")
     return finish_server<Presence>(envelope);
+  if (type == "ice-servers")
+    return finish_server<IceServers>(envelope);
   return Ignored{"unknown type \"" + type + "\""};
 }
 

@@ -177,6 +177,11 @@ struct Writer {
     w.string_if_set("left", m.left);
     return w.finish();
   }
+  std::string operator()(const IceServers &m) const {
+    ObjectWriter w("ice-servers");
+    w.ice_servers("iceServers", m.ice_servers);
+    return w.finish();
+  }
 };
 
 } // namespace

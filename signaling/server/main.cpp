@@ -47,6 +47,10 @@ bool parse_options(int argc, char **argv, ServerOptions &options, bool &verbose)
   g_autofree char *auth_secret_file = nullptr;
   g_autofree char *issue_token = nullptr;
   int token_ttl = 3600;
+  g_autofree char *turn_secret = nullptr;
+  g_autofree char *turn_secret_file = nullptr;
+  g_auto(GStrv) turn_urls = nullptr;
+  int turn_ttl = 86400;
   int port = options.port;
   gboolean greeting = FALSE, no_presence = FALSE, show_version = FALSE, verbose_flag = FALSE;
   auto &limits = options.limits;
@@ -85,6 +89,18 @@ bool parse_options(int argc, char **argv, ServerOptions &options, bool &verbose)
        "Print a login token for NAME, made with the secret, and exit", "NAME"},
       {"token-ttl", 0, 0, G_OPTION_ARG_INT, &token_ttl,
        "Seconds an --issue-token token is valid (default 3600)", "S"},
+      {"turn-secret", 0, 0, G_OPTION_ARG_STRING, &turn_secret,
+       "Give each user short-lived TURN credentials made with this secret, which the TURN "
+       "server shares (TURN REST API; coturn's --static-auth-secret). Prefer --turn-secret-file",
+       "SECRET"},
+      {"turn-secret-file", 0, 0, G_OPTION_ARG_FILENAME, &turn_secret_file,
+       "As --turn-secret, the secret being this file's first line", "FILE"},
+      {"turn-url", 0, 0, G_OPTION_ARG_STRING_ARRAY, &turn_urls,
+       "The TURN server the credentials are for, repeatable: turn:HOST:PORT, "
+       "turn:HOST:PORT?transport=tcp, turns:HOST:PORT",
+       "URL"},
+      {"turn-ttl", 0, 0, G_OPTION_ARG_INT, &turn_ttl,
+       "Seconds the TURN credentials last (default 86400); fresh ones are sent at half that", "S"},
       {"tls-cert", 0, 0, G_OPTION_ARG_FILENAME, &tls_cert,
        "PEM certificate: serve https:// and wss:// on the port (needs --tls-key)", "FILE"},
       {"tls-key", 0, 0, G_OPTION_ARG_FILENAME, &tls_key, "PEM private key for --tls-cert", "FILE"},
@@ -146,6 +162,7 @@ bool parse_options(int argc, char **argv, ServerOptions &options, bool &verbose)
       {"--keepalive-interval", keepalive_interval, 0, 3600},
       {"--keepalive-timeout", keepalive_timeout, 0, 86400},
       {"--token-ttl", token_ttl, 1, 366 * 86400},
+      {"--turn-ttl", turn_ttl, 2, 366 * 86400},
   };
   for (const auto &check : checks) {
     if (check.value < check.min || check.value > check.max) {
@@ -172,6 +189,38 @@ bool parse_options(int argc, char **argv, ServerOptions &options, bool &verbose)
     g_printerr("webrtccall-signaling: the auth secret is empty\n");
     return false;
   }
+  if (turn_secret && turn_secret_file) {
+    g_printerr("webrtccall-signaling: give --turn-secret or --turn-secret-file, not both\n");
+    return false;
+  }
+  if (turn_secret)
+    options.turn.secret = turn_secret;
+  if (turn_secret_file) {
+    g_autofree char *contents = nullptr;
+    if (!g_file_get_contents(turn_secret_file, &contents, nullptr, &error)) {
+      g_printerr("webrtccall-signaling: --turn-secret-file: %s\n", error->message);
+      return false;
+    }
+    options.turn.secret = std::string(contents, std::strcspn(contents, "\r\n"));
+    if (options.turn.secret.empty()) {
+      g_printerr("webrtccall-signaling: the TURN secret is empty\n");
+      return false;
+    }
+  }
+  for (char **url = turn_urls; url && *url; url++) {
+    if (!g_str_has_prefix(*url, "turn:") && !g_str_has_prefix(*url, "turns:")) {
+      g_printerr("webrtccall-signaling: --turn-url %s: give turn:HOST:PORT or turns:HOST:PORT\n",
+                 *url);
+      return false;
+    }
+    options.turn.urls.push_back(*url);
+  }
+  if (options.turn.secret.empty() != options.turn.urls.empty()) {
+    g_printerr("webrtccall-signaling: --turn-secret (or --turn-secret-file) and --turn-url go "
+               "together\n");
+    return false;
+  }
+  options.turn.ttl_seconds = unsigned(turn_ttl);
   if (issue_token) {
     if (options.auth_secret.empty()) {
       g_printerr("webrtccall-signaling: --issue-token needs --auth-secret or --auth-secret-file\n");

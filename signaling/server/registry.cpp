@@ -92,6 +92,14 @@ std::vector<std::string> Registry::names() const {
   return result;
 }
 
+std::vector<ConnectionId> Registry::connections() const {
+  std::vector<ConnectionId> result;
+  result.reserve(sessions_.size());
+  for (const auto &[connection, session] : sessions_)
+    result.push_back(connection);
+  return result;
+}
+
 std::vector<std::pair<ConnectionId, ConnectionId>> Registry::links() const {
   std::vector<std::pair<ConnectionId, ConnectionId>> result;
   for (const auto &[connection, session] : sessions_)

@@ -53,7 +53,8 @@ public:
   // Unlinks a user from its peer; returns the peer it had, if any.
   std::optional<ConnectionId> end_call(ConnectionId connection);
 
-  std::vector<std::string> names() const; // sorted
+  std::vector<std::string> names() const;        // sorted
+  std::vector<ConnectionId> connections() const; // of every logged-in user
   // Every user linked to a peer, as (user, peer): each call appears twice.
   std::vector<std::pair<ConnectionId, ConnectionId>> links() const;
 

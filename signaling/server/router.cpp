@@ -61,12 +61,28 @@ void Router::handle(ConnectionId from, const Login &message) {
     return;
   }
   registry_.log_in(from, message.name);
+  const std::string &login_name = message.name;
   std::string token = random_token();
   registry_.session(from)->resume_token = token;
   g_info("connection %" G_GUINT64_FORMAT ": logged in as \"%s\"", from, message.name.c_str());
-  outbox_.send(from,
-               LoginResult{true, std::nullopt, {}, kProtocolVersion, options_.ice_servers, token});
+  outbox_.send(
+      from,
+      LoginResult{true, std::nullopt, {}, kProtocolVersion, ice_servers_for(login_name), token});
   broadcast_presence(Presence{std::nullopt, message.name, {}}, from);
+}
+
+std::vector<IceServer> Router::ice_servers_for(const std::string &name) const {
+  std::vector<IceServer> servers = options_.ice_servers;
+  for (auto &turn : turn_ice_servers(options_.turn, name, g_get_real_time() / G_USEC_PER_SEC))
+    servers.push_back(std::move(turn));
+  return servers;
+}
+
+void Router::refresh_ice_servers() {
+  if (options_.turn.secret.empty())
+    return;
+  for (ConnectionId connection : registry_.connections())
+    outbox_.send(connection, IceServers{ice_servers_for(registry_.session(connection)->name)});
 }
 
 void Router::refuse_login(ConnectionId to, ErrorCode code, const std::string &message) {
@@ -106,12 +122,14 @@ bool Router::resume(ConnectionId from, ConnectionId holder, const Login &login) 
   // The name, its call and its presence subscription move over; the peer
   // hears nothing, since for it the user never left.
   registry_.transfer(holder, from);
+  const std::string &login_name = login.name;
   std::string token = random_token();
   registry_.session(from)->resume_token = token;
   g_info("connection %" G_GUINT64_FORMAT ": \"%s\" resumed from connection %" G_GUINT64_FORMAT,
          from, login.name.c_str(), holder);
-  outbox_.send(from,
-               LoginResult{true, std::nullopt, {}, kProtocolVersion, options_.ice_servers, token});
+  outbox_.send(
+      from,
+      LoginResult{true, std::nullopt, {}, kProtocolVersion, ice_servers_for(login_name), token});
   outbox_.close(holder, "logged in again on another connection");
   return true;
 }

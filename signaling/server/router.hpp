@@ -8,6 +8,7 @@
 #include "protocol/messages.hpp"
 #include "protocol/parse.hpp"
 #include "registry.hpp"
+#include "turn_credentials.hpp"
 
 #include <string>
 #include <vector>
@@ -26,6 +27,7 @@ struct RouterOptions {
   bool presence = true;                         // answer {"type":"presence"} requests
   std::vector<protocol::IceServer> ice_servers; // given to every client at login
   std::string auth_secret;                      // non-empty: logins need a token (tokens.hpp)
+  TurnSettings turn;                            // short-lived TURN credentials for each user
 };
 
 class Router {
@@ -40,6 +42,8 @@ public:
   void disconnected(ConnectionId connection);
   // The server is stopping: everyone in a call hears that the peer is gone.
   void shutdown();
+  // Sends every user fresh TURN credentials (call it before they expire).
+  void refresh_ice_servers();
 
   const Registry &registry() const { return registry_; }
 
@@ -55,6 +59,8 @@ private:
   void send_error(ConnectionId to, protocol::ErrorCode code, std::string message,
                   const std::string &name = {});
   void refuse_login(ConnectionId to, protocol::ErrorCode code, const std::string &message);
+  // --ice-server's, then TURN with credentials for `name`.
+  std::vector<protocol::IceServer> ice_servers_for(const std::string &name) const;
   // Why `login` may not have its name by --auth-secret, or "" if it may.
   std::optional<std::pair<protocol::ErrorCode, std::string>>
   authentication_problem(const protocol::Login &login) const;

@@ -4,6 +4,7 @@
 #include "protocol/parse.hpp"
 #include "protocol/serialize.hpp"
 
+#include <algorithm>
 #include <cstring>
 
 namespace webrtccall::server {
@@ -69,8 +70,8 @@ void respond_text(SoupServerMessage *message, guint status, const char *type,
 
 Server::Server(ServerOptions options)
     : options_(std::move(options)),
-      router_(*this, RouterOptions{options_.presence, options_.ice_servers, options_.auth_secret}) {
-}
+      router_(*this, RouterOptions{options_.presence, options_.ice_servers, options_.auth_secret,
+                                   options_.turn}) {}
 
 Server::~Server() {
   connections_.clear();
@@ -119,6 +120,18 @@ bool Server::start(GError **error) {
   }
   g_signal_connect(service_.get(), "incoming", G_CALLBACK(on_incoming), this);
   g_socket_service_start(service_.get());
+  if (!options_.turn.secret.empty()) {
+    // Fresh TURN credentials at half their lifetime, so nobody's expire.
+    turn_refresh_.reset(g_timeout_source_new_seconds(std::max(1u, options_.turn.ttl_seconds / 2)));
+    g_source_set_callback(
+        turn_refresh_.get(),
+        +[](gpointer data) -> gboolean {
+          static_cast<Server *>(data)->router_.refresh_ice_servers();
+          return G_SOURCE_CONTINUE;
+        },
+        this, nullptr);
+    g_source_attach(turn_refresh_.get(), g_main_context_get_thread_default());
+  }
   return true;
 }
 

@@ -35,6 +35,7 @@ struct ServerOptions {
   // besides pages this server serves itself. Empty: any page.
   std::vector<std::string> allowed_origins;
   std::string auth_secret; // non-empty: logins need a token (tokens.hpp)
+  TurnSettings turn;       // short-lived TURN credentials (turn_credentials.hpp)
   Limits limits;
 };
 
@@ -99,6 +100,7 @@ private:
   std::unordered_map<std::string, unsigned> per_address_;        // "ip" -> open connections
   std::function<void()> stop_done_;
   GSourcePtr stop_deadline_;
+  GSourcePtr turn_refresh_; // sends fresh TURN credentials (--turn-secret)
 };
 
 } // namespace webrtccall::server

@@ -111,6 +111,10 @@ function handle(message) {
     case 'candidate': return onCandidate(message);
     case 'leave': return onLeave(message);
     case 'error': return onError(message);
+    case 'ice-servers': // fresh TURN credentials for the calls to come
+      if (Array.isArray(message.iceServers))
+        iceServers = message.iceServers;
+      return;
     default: return; // a newer server's message
   }
 }

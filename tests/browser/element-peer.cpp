@@ -169,6 +169,16 @@ gboolean on_bus(GstBus *, GstMessage *message, gpointer data) {
   switch (GST_MESSAGE_TYPE(message)) {
   case GST_MESSAGE_ELEMENT: {
     const GstStructure *s = gst_message_get_structure(message);
+    if (gst_structure_has_name(s, "webrtccall-stats")) {
+      emit("stats", [&](JsonBuilder *b) {
+        for (const char *field : {"local-candidate-type", "remote-candidate-type"})
+          member(b, field, gst_structure_get_string(s, field));
+        guint64 rx = 0;
+        gst_structure_get_uint64(s, "rx-bitrate", &rx);
+        member(b, "rx-bitrate", gint64(rx));
+      });
+      break;
+    }
     if (!gst_structure_has_name(s, "webrtccall-state"))
       break;
     const char *state = gst_structure_get_string(s, "state");

@@ -92,14 +92,20 @@ void test_video_and_audio_both_ways() {
   gst_structure_get_uint64(stats, "tx-bitrate", &tx);
   gst_structure_free(stats);
   // Stats keep coming; a later one has both directions measured.
-  for (int i = 0; i < 6 && (rx == 0 || tx == 0); i++) {
+  std::string local_type, remote_type;
+  for (int i = 0; i < 6 && (rx == 0 || tx == 0 || local_type.empty()); i++) {
     stats = alice.wait_stats(5000);
     gst_structure_get_uint64(stats, "rx-bitrate", &rx);
     gst_structure_get_uint64(stats, "tx-bitrate", &tx);
+    local_type = gst_structure_get_string(stats, "local-candidate-type");
+    remote_type = gst_structure_get_string(stats, "remote-candidate-type");
     gst_structure_free(stats);
   }
   g_assert_cmpuint(rx, >, 50000);
   g_assert_cmpuint(tx, >, 50000);
+  // On loopback, host candidates meet directly.
+  expect_eq(local_type, "host");
+  expect_eq(remote_type, "host");
 
   // alice hangs up: both end, and both pipelines reach EOS.
   g_signal_emit_by_name(alice.call(), "hangup");

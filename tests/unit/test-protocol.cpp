@@ -302,6 +302,7 @@ void test_server_messages_round_trip() {
       Presence{std::vector<std::string>{"alice", "bob"}, {}, {}},
       Presence{std::nullopt, "carol", {}},
       Presence{std::nullopt, {}, "carol"},
+      IceServers{{{"turn:127.0.0.1:3478", "1700000000:alice", "TtElzSjT0GdnTQ9xdcRNxx96yQs="}}},
   };
   for (const auto &message : messages) {
     std::string text = serialize(message);

@@ -1,4 +1,5 @@
 // The router's call-state rules, without sockets: messages in, sends out.
+#include "protocol/parse.hpp"
 #include "protocol/serialize.hpp"
 #include "router.hpp"
 #include "tokens.hpp"
@@ -43,7 +44,7 @@ public:
 
 struct Fixture {
   RecordingOutbox outbox;
-  Router router{outbox, RouterOptions{true, {}, {}}};
+  Router router{outbox, RouterOptions{true, {}, {}, {}}};
   std::map<ConnectionId, std::string> resume_tokens;
 
   void log_in(ConnectionId id, const std::string &name) {
@@ -444,7 +445,7 @@ void presence_subscriber_leaving_stops_updates(Fixture &f) {
 
 void presence_can_be_turned_off(Fixture &) {
   RecordingOutbox outbox;
-  Router router(outbox, RouterOptions{false, {}, {}});
+  Router router(outbox, RouterOptions{false, {}, {}, {}});
   router.received(kAlice, Login{"alice", {}, {}});
   router.received(kAlice, Presence{});
   g_assert_cmpuint(outbox.sent.size(), ==, 2);
@@ -453,7 +454,7 @@ void presence_can_be_turned_off(Fixture &) {
 
 void login_hands_out_ice_servers(Fixture &) {
   RecordingOutbox outbox;
-  Router router(outbox, RouterOptions{true, {{"stun:127.0.0.1:3478", {}, {}}}, {}});
+  Router router(outbox, RouterOptions{true, {{"stun:127.0.0.1:3478", {}, {}}}, {}, {}});
   router.received(kAlice, Login{"alice", {}, {}});
   std::string reply = without_resume(outbox.sent[0].second);
   g_assert_cmpstr(
@@ -511,7 +512,7 @@ void resume_of_a_free_name_is_a_plain_login(Fixture &f) {
 
 void logins_need_a_valid_token_with_a_secret(Fixture &) {
   RecordingOutbox outbox;
-  Router router(outbox, RouterOptions{true, {}, "s3cret"});
+  Router router(outbox, RouterOptions{true, {}, "s3cret", {}});
   gint64 later = g_get_real_time() / G_USEC_PER_SEC + 3600;
   auto reply = [&](ConnectionId id, Login login) {
     router.received(id, login);
@@ -537,6 +538,52 @@ void logins_need_a_valid_token_with_a_secret(Fixture &) {
   std::string accepted =
       reply(kAlice, Login{"alice", issue_login_token("s3cret", "alice", later), {}});
   g_assert_cmpstr(accepted.c_str(), ==, R"({"type":"login","success":true,"protocol":2})");
+}
+
+// --- TURN credentials (--turn-secret)
+
+// The TURN REST API's password: base64 HMAC-SHA1 of the username (the value
+// computed independently, with Python's hmac module).
+void turn_password_is_the_rest_api_one(Fixture &) {
+  std::string password = turn_password("s3cret", "1700000000:alice");
+  g_assert_cmpstr(password.c_str(), ==, "TtElzSjT0GdnTQ9xdcRNxx96yQs=");
+}
+
+void login_hands_out_turn_credentials_and_refreshes_them(Fixture &) {
+  RecordingOutbox outbox;
+  TurnSettings turn{"s3cret", {"turn:127.0.0.1:3478", "turn:127.0.0.1:3478?transport=tcp"}, 600};
+  Router router(outbox, RouterOptions{true, {{"stun:127.0.0.1:3478", {}, {}}}, {}, turn});
+  gint64 before = g_get_real_time() / G_USEC_PER_SEC;
+  router.received(kAlice, Login{"alice", {}, {}});
+  auto parsed = parse_server_message(outbox.sent.back().second);
+  auto &login = std::get<LoginResult>(std::get<ServerMessage>(parsed));
+  g_assert_cmpuint(login.ice_servers.size(), ==, 3);
+  g_assert_cmpstr(login.ice_servers[0].urls.c_str(), ==, "stun:127.0.0.1:3478");
+  for (int i : {1, 2}) {
+    const IceServer &server = login.ice_servers[i];
+    gint64 expiry = g_ascii_strtoll(server.username.c_str(), nullptr, 10);
+    g_assert_cmpint(expiry, >=, before + 600);
+    g_assert_cmpint(expiry, <=, before + 602);
+    g_assert_true(g_str_has_suffix(server.username.c_str(), ":alice"));
+    std::string password = turn_password("s3cret", server.username);
+    g_assert_cmpstr(server.credential.c_str(), ==, password.c_str());
+  }
+  g_assert_cmpstr(login.ice_servers[2].urls.c_str(), ==, "turn:127.0.0.1:3478?transport=tcp");
+  router.received(kBob, Login{"bob", {}, {}});
+  outbox.sent.clear();
+  router.refresh_ice_servers();
+  g_assert_cmpuint(outbox.sent.size(), ==, 2); // one to each user, with their own name
+  for (const auto &[to, text] : outbox.sent) {
+    auto update = std::get<IceServers>(std::get<ServerMessage>(parse_server_message(text)));
+    g_assert_cmpuint(update.ice_servers.size(), ==, 3);
+    g_assert_true(
+        g_str_has_suffix(update.ice_servers[1].username.c_str(), to == kAlice ? ":alice" : ":bob"));
+  }
+}
+
+void without_turn_nothing_is_refreshed(Fixture &f) {
+  f.router.refresh_ice_servers();
+  f.expect_nothing();
 }
 
 // --- shutdown
@@ -591,6 +638,9 @@ int main(int argc, char **argv) {
   add("/router/resume/wrong-token-is-name-taken", resume_with_wrong_token_is_name_taken);
   add("/router/resume/free-name-is-a-plain-login", resume_of_a_free_name_is_a_plain_login);
   add("/router/auth/logins-need-a-valid-token", logins_need_a_valid_token_with_a_secret);
+  add("/router/turn/password-is-the-rest-api-one", turn_password_is_the_rest_api_one);
+  add("/router/turn/login-and-refresh", login_hands_out_turn_credentials_and_refreshes_them);
+  add("/router/turn/nothing-to-refresh-without-turn", without_turn_nothing_is_refreshed);
   add("/router/candidate/outside-call-is-refused", candidate_outside_call_is_refused);
   add("/router/candidate/to-non-peer-is-refused", candidate_to_other_than_peer_is_refused);
   add("/router/leave/relayed-with-sender-and-reason", leave_is_relayed_with_sender_and_reason);
