@@ -694,6 +694,8 @@ void CallSession::on_ice_candidate(guint mline, const std::string &candidate) {
     init.sdp_mline_index = int(mline);
     if (mline < self->local_mids_.size() && !self->local_mids_[mline].empty())
       init.sdp_mid = self->local_mids_[mline];
+    if (candidate.find(" typ relay") != std::string::npos)
+      self->relay_gathered_ = true;
     self->events_.send(protocol::Candidate{self->peer_, init});
   });
 }
@@ -710,10 +712,18 @@ void CallSession::on_connection_state(GstWebRTCPeerConnectionState state) {
     if (events_.connected)
       events_.connected();
   } else if (state == GST_WEBRTC_PEER_CONNECTION_STATE_FAILED) {
-    fail("ice-failed",
-         "No network path to " + peer_ +
-             " was found (ICE failed). Check that both sides can reach each other, or set "
-             "stun-server or turn-server.");
+    bool uses_turn = !config_.turn_server.empty() || !config_.signaled_turn_servers.empty();
+    if (uses_turn && !relay_gathered_)
+      // libnice says nothing of a TURN server refusing us; this is its trace.
+      fail("ice-failed", "No network path to " + peer_ +
+                             " was found (ICE failed), and the TURN server gave no relay address: "
+                             "check its credentials (turn-server, or the signaling server's "
+                             "--turn-secret) and that it can be reached.");
+    else
+      fail("ice-failed",
+           "No network path to " + peer_ +
+               " was found (ICE failed). Check that both sides can reach each other, or set "
+               "stun-server or turn-server.");
   }
 }
 

@@ -137,6 +137,7 @@ private:
   std::vector<protocol::IceCandidate> pending_candidates_; // until the remote description is set
   std::vector<GstPromise *> pending_promises_;             // holds refs; interrupted on close
   bool remote_set_ = false;
+  bool relay_gathered_ = false; // a TURN relay candidate of ours: the TURN server let us in
   bool connected_ = false;
   std::atomic<unsigned> video_outputs_{0}, audio_outputs_{0}; // src pad numbering
   bool closed_ = false;

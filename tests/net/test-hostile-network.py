@@ -19,13 +19,13 @@ pads deliver twice a second. TAP on stdout. Needs root, ip, iptables,
 $WEBRTCCALL_SIGNALING, $WEBRTCCALL_ELEMENT_PEER, $DELAY_BRIDGE and the
 plugin on $GST_PLUGIN_PATH."""
 
-import json
 import os
-import queue
 import subprocess
 import sys
-import threading
 import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from netlib import Peer, add_namespace, call, delete_namespace, run, start_server, stop, tap  # noqa: E402
 
 ALICE_IP, BOB_IP = "10.77.0.1", "10.77.0.2"
 LOSS = 0.05
@@ -38,10 +38,6 @@ MEDIA_TIMEOUT_S = 3
 LATENCY_MS = 400
 
 
-def run(*command):
-    subprocess.run(command, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-
-
 class Network:
     """alice <-> bridge <-> bob, in namespaces of this process's own."""
 
@@ -49,8 +45,7 @@ class Network:
         tag = str(os.getpid())
         self.alice, self.bob, self.bridge = ("wcnet-%s-%s" % (tag, n) for n in "abr")
         for namespace in (self.alice, self.bob, self.bridge):
-            run("ip", "netns", "add", namespace)
-            run("ip", "-n", namespace, "link", "set", "lo", "up")
+            add_namespace(namespace)
         # Made inside the namespaces, so the host's own is never touched.
         for namespace, address, far in ((self.alice, ALICE_IP, "a0"), (self.bob, BOB_IP, "b0")):
             run("ip", "-n", namespace, "link", "add", "eth0", "type", "veth", "peer", "name", far,
@@ -74,78 +69,15 @@ class Network:
         self.delay.kill()
         self.delay.wait()
         for namespace in (self.alice, self.bob, self.bridge):
-            subprocess.run(["ip", "netns", "delete", namespace], stderr=subprocess.DEVNULL)
-
-
-class Peer:
-    """An element-peer process in a namespace; its events arrive on a queue."""
-
-    def __init__(self, namespace, server, user, label):
-        self.label = label
-        self.log = open(os.path.join(os.environ.get("NET_TEST_LOGS", "/tmp"), label + ".log"), "w")
-        properties = "latency=%d media-timeout=%d" % (LATENCY_MS, MEDIA_TIMEOUT_S)
-        self.process = subprocess.Popen(
-            ["ip", "netns", "exec", namespace, os.environ["WEBRTCCALL_ELEMENT_PEER"],
-             "--server", server, "--user", user, "--video", "vp8", "--properties", properties],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self.log, text=True)
-        self.events = queue.Queue()
-        threading.Thread(target=self._read, daemon=True).start()
-
-    def _read(self):
-        for line in self.process.stdout:
-            try:
-                event = json.loads(line)
-            except ValueError:
-                continue
-            event["at"] = time.monotonic()
-            self.events.put(event)
-        self.events.put({"event": "exited"})
-
-    def send(self, command):
-        self.process.stdin.write(command + "\n")
-        self.process.stdin.flush()
-
-    def wait_for(self, what, match, timeout):
-        deadline = time.monotonic() + timeout
-        while True:
-            left = deadline - time.monotonic()
-            if left <= 0:
-                raise AssertionError("%s: %s did not happen within %.0f s" % (self.label, what, timeout))
-            try:
-                event = self.events.get(timeout=left)
-            except queue.Empty:
-                continue
-            if event.get("event") in ("exited", "error"):
-                raise AssertionError("%s: while waiting for %s: %s" % (self.label, what, event))
-            if match(event):
-                return event
-
-    def close(self):
-        if self.process.poll() is None:
-            try:
-                self.send("quit")
-                self.process.wait(timeout=10)
-            except (OSError, subprocess.TimeoutExpired):
-                self.process.kill()
-                self.process.wait()
-        self.log.close()
+            delete_namespace(namespace)
 
 
 def start_call(network):
-    server = subprocess.Popen(
-        ["ip", "netns", "exec", network.alice, os.environ["WEBRTCCALL_SIGNALING"],
-         "--host", ALICE_IP, "--port", "0", "--keepalive-interval", "120"],
-        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-    url = server.stdout.readline().strip()
-    if not url.startswith("ws://"):
-        raise RuntimeError("the server printed no URL")
-    bob = Peer(network.bob, url, "bob", "net-bob")
-    bob.wait_for("bob's login", lambda e: e.get("state") == "logged-in", 60)
-    alice = Peer(network.alice, url, "alice", "net-alice")
-    alice.wait_for("alice's login", lambda e: e.get("state") == "logged-in", 60)
-    alice.send("call bob")
-    for peer in (alice, bob):
-        peer.wait_for("the call", lambda e: e.get("state") == "in-call", 30)
+    server, url = start_server(network.alice, ALICE_IP, "--keepalive-interval", "120")
+    properties = "latency=%d media-timeout=%d" % (LATENCY_MS, MEDIA_TIMEOUT_S)
+    bob = Peer(network.bob, url, "bob", "net-bob", properties)
+    alice = Peer(network.alice, url, "alice", "net-alice", properties)
+    call(alice, bob)
     return server, alice, bob
 
 
@@ -176,12 +108,7 @@ def test_lossy_delayed_call():
             assert fps >= 20, "%s decodes only %.1f frames a second" % (peer.label, fps)
             assert gap <= 1000, "%s froze for %d ms" % (peer.label, gap)
     finally:
-        for process in (alice, bob):
-            if process:
-                process.close()
-        if server:
-            server.kill()
-            server.wait()
+        stop(alice, bob, server)
         network.close()
 
 
@@ -201,12 +128,7 @@ def test_cut_link_ends_both_sides():
             print("# %s ended the call %.1f s after the cut" % (peer.label, waited))
             assert waited <= MEDIA_TIMEOUT_S + 2, "%s took %.1f s" % (peer.label, waited)
     finally:
-        for process in (alice, bob):
-            if process:
-                process.close()
-        if server:
-            server.kill()
-            server.wait()
+        stop(alice, bob, server)
         network.close()
 
 
@@ -218,21 +140,5 @@ TESTS = [
 ]
 
 
-def main():
-    print("1..%d" % len(TESTS))
-    failed = 0
-    for number, (name, test) in enumerate(TESTS, 1):
-        try:
-            test()
-            print("ok %d %s" % (number, name))
-        except Exception as error:  # every failure is reported, then the next test runs
-            failed += 1
-            print("not ok %d %s" % (number, name))
-            for line in str(error).splitlines():
-                print("# " + line)
-        sys.stdout.flush()
-    return 1 if failed else 0
-
-
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(tap(TESTS))
