@@ -539,6 +539,12 @@ void CallSession::accept_offer(const std::string &sdp) {
   }
   std::unique_ptr<GstSDPMessage, decltype(&gst_sdp_message_free)> offer(parsed,
                                                                         gst_sdp_message_free);
+  // GStreamer's parser takes almost any text; an offer has at least a
+  // version line and one m-line.
+  if (gst_sdp_message_medias_len(offer.get()) == 0 || !gst_sdp_message_get_version(offer.get())) {
+    fail("negotiation-failed", "The caller's offer is not valid SDP: it has no media (m=) lines.");
+    return;
+  }
   if (!codecs_known([sdp](CallSession &self) { self.accept_offer(sdp); }))
     return;
 

@@ -348,6 +348,19 @@ void test_bundled_credentials_differ() {
   expect_str(only_format(media(answer, 1)), "96");
 }
 
+// An offer that is not SDP fails the call, says why, and leaves the
+// element ready for the next one.
+void test_offer_that_is_not_sdp() {
+  Answering call("vp8enc deadline=1");
+  call.caller.send_text(offer_json("bob", "this is not SDP"));
+  std::string reason;
+  std::string message = call.callee->wait_error(kAnswerMs, &reason);
+  expect_str(reason, "negotiation-failed");
+  g_assert_true(message.find("not valid SDP") != std::string::npos);
+  Json leave = call.caller.expect_type("leave", kAnswerMs);
+  expect_str(leave.str("name"), "bob");
+}
+
 } // namespace
 
 int main(int argc, char **argv) {
@@ -361,6 +374,7 @@ int main(int argc, char **argv) {
   g_test_add_func("/answer/h264/profile-not-offered", test_h264_profile_not_offered);
   g_test_add_func("/answer/vp8-among-many", test_vp8_among_many);
   g_test_add_func("/answer/rejects-in-place", test_rejects_in_place);
+  g_test_add_func("/answer/offer-that-is-not-sdp", test_offer_that_is_not_sdp);
   g_test_add_func("/answer/bundled-credentials-differ", test_bundled_credentials_differ);
   g_test_add_func("/answer/unplayable-bundle-tag-is-inactive",
                   test_unplayable_bundle_tag_is_inactive);

@@ -1,0 +1,216 @@
+// Bad input from one client while two others are in a call: the abuser gets
+// what docs/protocol.md says (a refusal, or a closed connection), and the
+// call in progress is not disturbed: after every kind of abuse its peers
+// still relay to each other, promptly, and the server logs no warning.
+// docs/reliability.md lists these inputs and what happens to each.
+#include "server_process.hpp"
+#include "ws_client.hpp"
+
+#include <gio/gio.h>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+using namespace webrtccall::test;
+
+namespace {
+
+constexpr std::uint8_t kText = 0x1, kBinary = 0x2, kContinuation = 0x0;
+// Relayed promptly: on loopback a relay takes well under a millisecond; a
+// server stalled by the abuse would take longer than this.
+constexpr int kRelayMs = 500;
+
+guint16 port_of(const ServerProcess &server) {
+  const std::string &url = server.url();
+  return guint16(std::stoi(url.substr(url.rfind(':') + 1)));
+}
+
+// A call between two users that the abuse must not disturb.
+struct RunningCall {
+  WsClient alice, bob;
+  unsigned checks = 0;
+
+  explicit RunningCall(const ServerProcess &server) : alice(server.url()), bob(server.url()) {
+    alice.login("alice");
+    bob.login("bob");
+    establish(alice, "bob", bob, "alice");
+  }
+
+  // A candidate each way arrives within kRelayMs.
+  void still_relays(const char *after) {
+    checks++;
+    gint64 start = g_get_monotonic_time();
+    alice.send_text(candidate_json("bob", 0));
+    bob.expect_type("candidate", kRelayMs);
+    bob.send_text(candidate_json("alice", 1));
+    alice.expect_type("candidate", kRelayMs);
+    gint64 took_ms = (g_get_monotonic_time() - start) / 1000;
+    if (took_ms > kRelayMs)
+      g_error("the call's relay took %" G_GINT64_FORMAT " ms after %s", took_ms, after);
+  }
+};
+
+// The next message of `type` carries `field` == `want`. (A helper, since the
+// Json must outlive the comparison: g_assert_cmpstr on a temporary's string
+// would read freed memory.)
+void expect_field(WsClient &client, const char *type, const char *field, const char *want) {
+  Json message = client.expect_type(type);
+  std::string got = message.str(field);
+  if (got != want)
+    g_error("expected %s %s \"%s\", got %s", type, field, want, message.text().c_str());
+}
+
+GSocketConnection *raw_connection(const ServerProcess &server) {
+  g_autoptr(GSocketClient) client = g_socket_client_new();
+  GSocketConnection *connection =
+      g_socket_client_connect_to_host(client, "127.0.0.1", port_of(server), nullptr, nullptr);
+  g_assert_nonnull(connection);
+  return connection;
+}
+
+void send_raw(GSocketConnection *connection, const std::string &bytes) {
+  g_socket_send(g_socket_connection_get_socket(connection), bytes.data(), bytes.size(), nullptr,
+                nullptr);
+}
+
+// The server ends a raw connection within `timeout_ms` (after an HTTP error
+// reply, if it sends one).
+bool closed_by_server(GSocketConnection *connection, int timeout_ms) {
+  GSocket *socket = g_socket_connection_get_socket(connection);
+  gint64 deadline = g_get_monotonic_time() + gint64(timeout_ms) * 1000;
+  char buffer[4096];
+  while (g_get_monotonic_time() < deadline) {
+    if (!g_socket_condition_timed_wait(socket, G_IO_IN, deadline - g_get_monotonic_time(), nullptr,
+                                       nullptr))
+      return false;
+    if (g_socket_receive(socket, buffer, sizeof buffer, nullptr, nullptr) <= 0)
+      return true;
+  }
+  return false;
+}
+
+void test_abuse_leaves_a_running_call_alone() {
+  ServerProcess server =
+      ServerProcess::ours({"--handshake-timeout", "2", "--max-connections-per-address", "300"});
+  RunningCall call(server);
+  call.still_relays("setting up");
+
+  // Bytes that are not HTTP at all: the connection is closed.
+  {
+    g_autoptr(GSocketConnection) garbage = raw_connection(server);
+    std::string noise;
+    for (int i = 0; i < 4096; i++)
+      noise += char(g_random_int_range(0, 256));
+    send_raw(garbage, noise);
+    g_assert_true(closed_by_server(garbage, 3000));
+    call.still_relays("garbage bytes");
+  }
+
+  // Half-open and slow handshakes, held while the call goes on; the
+  // handshake deadline closes them.
+  {
+    g_autoptr(GSocketConnection) silent = raw_connection(server);
+    g_autoptr(GSocketConnection) slow = raw_connection(server);
+    send_raw(slow, "GET / HTTP/1.1\r\nHost: x\r\n");
+    call.still_relays("half-open handshakes");
+    g_assert_true(closed_by_server(silent, 5000));
+    g_assert_true(closed_by_server(slow, 5000));
+  }
+
+  // Hundreds of connections from one address, held open.
+  {
+    std::vector<std::unique_ptr<WsClient>> crowd;
+    for (int i = 0; i < 250; i++)
+      crowd.push_back(std::make_unique<WsClient>(server.url()));
+    call.still_relays("250 connections from one address");
+  }
+
+  WsClient mallory(server.url());
+  // Names with control characters, a megabyte long: refused, never echoed.
+  mallory.send_text(R"({"type":"login","name":"evil\u0007name"})");
+  expect_field(mallory, "login", "code", "invalid-name");
+  mallory.send_text(std::string(R"({"type":"login","name":")") + std::string(60000, 'n') + "\"}");
+  expect_field(mallory, "login", "code", "invalid-name");
+  call.still_relays("bad names");
+
+  // Malformed JSON, wrong types, unknown types: refused one by one.
+  for (const char *bad : {"{", "[1,2]", "null", R"({"type":42})", R"({"type":"login","name":7})",
+                          R"({"type":"frobnicate"})"}) {
+    mallory.send_text(bad);
+    mallory.expect_json("a refusal");
+  }
+  call.still_relays("malformed messages");
+
+  mallory.login("mallory");
+  // Spoofing: a leave "from bob" to alice is mallory's own, and refused (she
+  // is in no call with alice); an answer and candidates outside a call too.
+  mallory.send_text(R"({"type":"leave","name":"alice"})");
+  expect_field(mallory, "error", "code", "not-in-call");
+  mallory.send_text(answer_json("bob"));
+  expect_field(mallory, "error", "code", "not-in-call");
+  mallory.send_text(candidate_json("alice"));
+  expect_field(mallory, "error", "code", "not-in-call");
+  // An offer to a user in a call: busy, and the call goes on.
+  mallory.send_text(offer_json("alice"));
+  expect_field(mallory, "error", "code", "busy");
+  call.still_relays("spoofed and out-of-call messages");
+
+  // A binary frame is refused; the connection stays.
+  mallory.send_frame(kBinary, true, std::string("\x00\x01\x02", 3));
+  expect_field(mallory, "error", "code", "bad-message");
+  call.still_relays("a binary frame");
+
+  // A fragmented message over the size limit: the connection is closed.
+  {
+    WsClient fragments(server.url());
+    std::string chunk(16 * 1024, 'x');
+    fragments.send_frame(kText, false, chunk);
+    for (int i = 0; i < 8 && fragments.try_send_frame(kContinuation, false, chunk); i++) {
+    }
+    fragments.expect_closed("the fragmented message's close");
+    call.still_relays("a fragmented oversize message");
+  }
+
+  // A compressed frame (no extension was negotiated: a protocol error).
+  {
+    WsClient bomb(server.url());
+    bomb.send_frame(kText, true, std::string(64, '\0'), true);
+    bomb.expect_closed("the compressed frame's close");
+    call.still_relays("a compressed frame");
+  }
+
+  // A flood: rate-limited, then cut off; the call never notices.
+  {
+    WsClient flooder(server.url());
+    flooder.login("flooder");
+    for (int i = 0; i < 3000; i++)
+      if (!flooder.try_send_frame(kText, true, R"({"type":"presence"})"))
+        break;
+    flooder.expect_closed("the flooder's close", 10000);
+    call.still_relays("a flood");
+  }
+
+  // An abrupt disconnect mid-call of someone else's: the peer hears leave.
+  {
+    WsClient carol(server.url()), dave(server.url());
+    carol.login("carol");
+    dave.login("dave");
+    establish(carol, "dave", dave, "carol");
+    carol.close_abruptly();
+    expect_field(dave, "leave", "reason", "gone");
+    call.still_relays("another call's abrupt end");
+  }
+
+  g_assert_cmpuint(call.checks, ==, 12); // every kind of abuse above was followed by a check
+  g_assert_true(server.running());
+  server.assert_log_clean();
+}
+
+} // namespace
+
+int main(int argc, char **argv) {
+  g_test_init(&argc, &argv, nullptr);
+  g_test_add_func("/server/abuse/running-call-undisturbed", test_abuse_leaves_a_running_call_alone);
+  return g_test_run();
+}
