@@ -36,6 +36,33 @@ std::string default_web_root() {
   return {};
 }
 
+// A secret from --NAME-secret or, kept out of `ps`, the first line of
+// --NAME-secret-file. False (having said why) when both are given, the file
+// cannot be read, or the secret is empty.
+bool read_secret(const char *name, const char *value, const char *file, std::string &secret) {
+  if (value && file) {
+    g_printerr("webrtccall-signaling: give --%s-secret or --%s-secret-file, not both\n", name,
+               name);
+    return false;
+  }
+  if (value)
+    secret = value;
+  if (file) {
+    g_autofree char *contents = nullptr;
+    g_autoptr(GError) error = nullptr;
+    if (!g_file_get_contents(file, &contents, nullptr, &error)) {
+      g_printerr("webrtccall-signaling: --%s-secret-file: %s\n", name, error->message);
+      return false;
+    }
+    secret = std::string(contents, std::strcspn(contents, "\r\n"));
+  }
+  if ((value || file) && secret.empty()) {
+    g_printerr("webrtccall-signaling: the %s secret is empty\n", name);
+    return false;
+  }
+  return true;
+}
+
 bool parse_options(int argc, char **argv, ServerOptions &options, bool &verbose) {
   g_autofree char *host = nullptr;
   g_autofree char *web_root = nullptr;
@@ -171,42 +198,9 @@ bool parse_options(int argc, char **argv, ServerOptions &options, bool &verbose)
       return false;
     }
   }
-  if (auth_secret && auth_secret_file) {
-    g_printerr("webrtccall-signaling: give --auth-secret or --auth-secret-file, not both\n");
+  if (!read_secret("auth", auth_secret, auth_secret_file, options.auth_secret) ||
+      !read_secret("turn", turn_secret, turn_secret_file, options.turn.secret))
     return false;
-  }
-  if (auth_secret)
-    options.auth_secret = auth_secret;
-  if (auth_secret_file) {
-    g_autofree char *contents = nullptr;
-    if (!g_file_get_contents(auth_secret_file, &contents, nullptr, &error)) {
-      g_printerr("webrtccall-signaling: --auth-secret-file: %s\n", error->message);
-      return false;
-    }
-    options.auth_secret = std::string(contents, std::strcspn(contents, "\r\n"));
-  }
-  if ((auth_secret || auth_secret_file) && options.auth_secret.empty()) {
-    g_printerr("webrtccall-signaling: the auth secret is empty\n");
-    return false;
-  }
-  if (turn_secret && turn_secret_file) {
-    g_printerr("webrtccall-signaling: give --turn-secret or --turn-secret-file, not both\n");
-    return false;
-  }
-  if (turn_secret)
-    options.turn.secret = turn_secret;
-  if (turn_secret_file) {
-    g_autofree char *contents = nullptr;
-    if (!g_file_get_contents(turn_secret_file, &contents, nullptr, &error)) {
-      g_printerr("webrtccall-signaling: --turn-secret-file: %s\n", error->message);
-      return false;
-    }
-    options.turn.secret = std::string(contents, std::strcspn(contents, "\r\n"));
-    if (options.turn.secret.empty()) {
-      g_printerr("webrtccall-signaling: the TURN secret is empty\n");
-      return false;
-    }
-  }
   for (char **url = turn_urls; url && *url; url++) {
     if (!g_str_has_prefix(*url, "turn:") && !g_str_has_prefix(*url, "turns:")) {
       g_printerr("webrtccall-signaling: --turn-url %s: give turn:HOST:PORT or turns:HOST:PORT\n",
