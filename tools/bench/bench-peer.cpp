@@ -1,0 +1,157 @@
+// One webrtccall endpoint (endpoint.hpp) driven by a benchmark script through
+// stdin, reporting through stdout with wall-clock times, so that a script can
+// time a call across this process, a browser and another endpoint.
+//
+//   webrtccall-bench-peer --server ws://127.0.0.1:PORT/ --user alice
+//       [--ice-addresses 127.0.0.1] [--width 640 --height 480] [--codec vp8|h264]
+//       [--low-latency] [--latency MS] [--bitrate KBPS] [--stamp] [--motion] [--no-audio]
+//
+// stdin, one command a line: call NAME, hangup, latencies, frames, quit (or end of input).
+// stdout, one JSON object a line, times in ms since the epoch:
+//   {"event":"playing"}
+//   {"event":"state","state":S,"reason":R,"t":T}      every webrtccall-state message
+//   {"event":"called","t":T}                          the call action was emitted
+//   {"event":"first-frame","t":T,"call":T0}           the call's first decoded frame
+//   {"event":"latencies","ms":[...],"unreadable":N}   stamps read since the last ask
+//   {"event":"frames","video":N,"audio":N}
+#include "endpoint.hpp"
+
+#include <cstdio>
+#include <cstring>
+#include <memory>
+#include <string>
+
+using namespace webrtccall::bench;
+
+namespace {
+
+std::unique_ptr<Endpoint> endpoint;
+GMainLoop *loop;
+double reported_first = 0;
+
+std::string quoted(const std::string &text) {
+  g_autofree char *escaped = g_strescape(text.c_str(), nullptr);
+  return std::string("\"") + escaped + "\"";
+}
+
+void emit(const std::string &json) {
+  std::printf("%s\n", json.c_str());
+  std::fflush(stdout);
+}
+
+// Polled rather than posted from the streaming thread, so stdout has one writer.
+gboolean watch_first_frame(gpointer) {
+  double first = endpoint->first_frame_ms;
+  if (first != 0 && first != reported_first) {
+    reported_first = first;
+    char line[160];
+    std::snprintf(line, sizeof line, "{\"event\":\"first-frame\",\"t\":%.3f,\"call\":%.3f}",
+                  first, double(endpoint->call_ms));
+    emit(line);
+  }
+  return G_SOURCE_CONTINUE;
+}
+
+void command(const std::string &line) {
+  if (line.rfind("call ", 0) == 0) {
+    endpoint->call(line.substr(5));
+    char text[80];
+    std::snprintf(text, sizeof text, "{\"event\":\"called\",\"t\":%.3f}", double(endpoint->call_ms));
+    emit(text);
+  } else if (line == "hangup") {
+    endpoint->hangup();
+  } else if (line == "latencies") {
+    unsigned unreadable = 0;
+    std::string out = "{\"event\":\"latencies\",\"ms\":[";
+    auto values = endpoint->take_latencies(&unreadable);
+    for (size_t i = 0; i < values.size(); i++) {
+      char number[32];
+      std::snprintf(number, sizeof number, "%s%.2f", i ? "," : "", values[i]);
+      out += number;
+    }
+    emit(out + "],\"unreadable\":" + std::to_string(unreadable) + "}");
+  } else if (line == "frames") {
+    emit("{\"event\":\"frames\",\"video\":" + std::to_string(endpoint->frames) +
+         ",\"audio\":" + std::to_string(endpoint->audio_buffers) + "}");
+  } else if (line == "quit") {
+    g_main_loop_quit(loop);
+  } else {
+    emit("{\"event\":\"unknown\",\"line\":" + quoted(line) + "}");
+  }
+}
+
+gboolean on_stdin(GIOChannel *channel, GIOCondition, gpointer) {
+  g_autofree char *line = nullptr;
+  gsize terminator = 0;
+  GIOStatus status = g_io_channel_read_line(channel, &line, nullptr, &terminator, nullptr);
+  if (status == G_IO_STATUS_EOF || status == G_IO_STATUS_ERROR) {
+    g_main_loop_quit(loop);
+    return G_SOURCE_REMOVE;
+  }
+  if (line) {
+    line[terminator] = '\0';
+    command(line);
+  }
+  return G_SOURCE_CONTINUE;
+}
+
+} // namespace
+
+int main(int argc, char **argv) {
+  gst_init(&argc, &argv);
+  EndpointConfig c;
+  g_autofree char *server = nullptr, *user = nullptr, *ice = nullptr, *codec = nullptr;
+  gboolean low_latency = FALSE, stamp = FALSE, motion = FALSE, no_audio = FALSE;
+  int latency = -1, bitrate = 0, width = 640, height = 480;
+  GOptionEntry entries[] = {
+      {"server", 0, 0, G_OPTION_ARG_STRING, &server, "Signaling server URL", "URL"},
+      {"user", 0, 0, G_OPTION_ARG_STRING, &user, "User name", "NAME"},
+      {"ice-addresses", 0, 0, G_OPTION_ARG_STRING, &ice, "Addresses to gather on", "LIST"},
+      {"codec", 0, 0, G_OPTION_ARG_STRING, &codec, "vp8 or h264", "CODEC"},
+      {"width", 0, 0, G_OPTION_ARG_INT, &width, "Picture width", "PX"},
+      {"height", 0, 0, G_OPTION_ARG_INT, &height, "Picture height", "PX"},
+      {"low-latency", 0, 0, G_OPTION_ARG_NONE, &low_latency, "Encoder without lookahead", nullptr},
+      {"latency", 0, 0, G_OPTION_ARG_INT, &latency, "The element's latency property", "MS"},
+      {"bitrate", 0, 0, G_OPTION_ARG_INT, &bitrate, "Encoder bitrate", "KBPS"},
+      {"stamp", 0, 0, G_OPTION_ARG_NONE, &stamp, "Stamp frames and read the stamps", nullptr},
+      {"motion", 0, 0, G_OPTION_ARG_NONE, &motion, "Scroll the picture", nullptr},
+      {"no-audio", 0, 0, G_OPTION_ARG_NONE, &no_audio, "Send no audio", nullptr},
+      {}};
+  g_autoptr(GOptionContext) context = g_option_context_new("- a benchmark call endpoint");
+  g_option_context_add_main_entries(context, entries, nullptr);
+  g_autoptr(GError) error = nullptr;
+  if (!g_option_context_parse(context, &argc, &argv, &error) || !server || !user) {
+    g_printerr("%s\n", error ? error->message : "--server and --user are required");
+    return 2;
+  }
+  c.server = server;
+  c.user = user;
+  c.ice_addresses = ice ? ice : "";
+  c.codec = codec ? codec : "vp8";
+  c.width = width;
+  c.height = height;
+  c.low_latency = low_latency;
+  c.latency_ms = latency;
+  c.bitrate_kbps = bitrate;
+  c.stamp = stamp;
+  c.motion = motion;
+  c.audio = !no_audio;
+
+  loop = g_main_loop_new(nullptr, FALSE);
+  endpoint = std::make_unique<Endpoint>(c, [](const std::string &state, const std::string &reason) {
+    char t[32];
+    std::snprintf(t, sizeof t, "%.3f", wall_ms());
+    emit("{\"event\":\"state\",\"state\":" + quoted(state) + ",\"reason\":" + quoted(reason) +
+         ",\"t\":" + t + "}");
+  });
+  endpoint->play();
+  emit("{\"event\":\"playing\"}");
+  GIOChannel *in = g_io_channel_unix_new(0);
+  g_io_add_watch(in, GIOCondition(G_IO_IN | G_IO_HUP), on_stdin, nullptr);
+  g_timeout_add(2, watch_first_frame, nullptr);
+  g_main_loop_run(loop);
+  endpoint.reset();
+  g_io_channel_unref(in);
+  g_main_loop_unref(loop);
+  return 0;
+}
