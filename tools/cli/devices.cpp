@@ -77,20 +77,37 @@ std::string describe(GstDevice *device) {
   return text;
 }
 
-bool has_display() {
-  for (const char *variable : {"DISPLAY", "WAYLAND_DISPLAY"}) {
-    const char *value = g_getenv(variable);
-    if (value && *value)
-      return true;
+std::string find_video_sink() {
+  const char *wayland = g_getenv("WAYLAND_DISPLAY");
+  const char *x11 = g_getenv("DISPLAY");
+  std::vector<const char *> candidates;
+  if (wayland && *wayland)
+    candidates.push_back("waylandsink");
+  if (x11 && *x11)
+    candidates.insert(candidates.end(), {"xvimagesink", "ximagesink"});
+  if (!candidates.empty())
+    candidates.push_back("glimagesink");
+  for (const char *factory : candidates) {
+    GstElement *sink = gst_element_factory_make(factory, nullptr);
+    if (!sink)
+      continue;
+    gst_object_ref_sink(sink);
+    // READY opens the display.
+    bool opens = gst_element_set_state(sink, GST_STATE_READY) != GST_STATE_CHANGE_FAILURE;
+    gst_element_set_state(sink, GST_STATE_NULL);
+    gst_object_unref(sink);
+    if (opens)
+      return factory;
   }
-  return false;
+  return {};
 }
 
 void print_devices(const Devices &devices) {
   print_list("Cameras (--video)", devices.cameras);
   print_list("Microphones (--audio)", devices.microphones);
   print_list("Speakers", devices.speakers);
-  std::printf("Display: %s\n", has_display() ? "yes" : "none (video is not shown)");
+  std::string sink = find_video_sink();
+  std::printf("Display: %s\n", sink.empty() ? "none (video is not shown)" : sink.c_str());
 }
 
 } // namespace webrtccall::cli

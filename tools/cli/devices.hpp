@@ -30,8 +30,11 @@ GstDevice *find_device(const std::vector<DevicePtr> &devices, const std::string 
 // "Name (path)", for listings and progress lines.
 std::string describe(GstDevice *device);
 
-// A display for autovideosink: X11 or Wayland.
-bool has_display();
+// The video sink that opens this session's display (Wayland or X11), or ""
+// when there is none. Tried one by one rather than with autovideosink: it
+// goes on to dfbvideosink, which crashes (DirectFB) when the display named by
+// DISPLAY cannot be opened.
+std::string find_video_sink();
 
 // --list-devices.
 void print_devices(const Devices &devices);

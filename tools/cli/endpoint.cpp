@@ -73,10 +73,10 @@ std::optional<ExitStatus> Endpoint::build(const Devices &devices) {
     }
     recorder_ = std::make_unique<Recorder>(GST_BIN(pipeline_), options_.record);
   }
-  bool show_video = !options_.headless && has_display();
+  std::string video_sink = options_.headless ? "" : find_video_sink();
   bool play_audio = !options_.headless && !devices.speakers.empty();
-  receivers_ =
-      std::make_unique<Receivers>(GST_BIN(pipeline_), show_video, play_audio, recorder_.get());
+  receivers_ = std::make_unique<Receivers>(GST_BIN(pipeline_), std::move(video_sink), play_audio,
+                                           recorder_.get());
   g_signal_connect(call_, "pad-added", G_CALLBACK(Receivers::on_pad_added), receivers_.get());
   g_signal_connect(call_, "incoming-call", G_CALLBACK(on_incoming_call), pipeline_);
   if (!options_.auto_answer && options_.call.empty())

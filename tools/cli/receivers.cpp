@@ -1,5 +1,9 @@
 #include "receivers.hpp"
 
+#include "decoded_streams.hpp"
+
+#include <string>
+
 namespace webrtccall::cli {
 
 namespace {
@@ -25,20 +29,39 @@ void Receivers::on_pad_added(GstElement *, GstPad *pad, gpointer self) {
 }
 
 GstElement *Receivers::make_player(MediaKind kind) {
-  // Sinks join a playing pipeline: async-handling / async=false keep them from
-  // sending it back to PAUSED to preroll.
-  const char *description = "fakesink sync=false async=false";
-  if (kind == MediaKind::kVideo && show_video_)
-    description = "queue ! decodebin ! videoconvert ! autovideosink async-handling=true";
+  std::string output;
+  if (kind == MediaKind::kVideo && !video_sink_.empty())
+    output = "videoconvert ! " + video_sink_;
   else if (kind == MediaKind::kAudio && play_audio_)
-    description = "queue ! decodebin ! audioconvert ! audioresample ! "
-                  "autoaudiosink async-handling=true";
+    output = "audioconvert ! audioresample ! autoaudiosink";
+  if (output.empty())
+    return gst_parse_bin_from_description("fakesink sync=false async=false", TRUE, nullptr);
+
+  // queue ! decodebin, then the output once decodebin has found the stream.
+  // Built by hand: a parsed "decodebin ! videoconvert" would ghost
+  // videoconvert's sink pad, unlinked until then, as the bin's input.
   g_autoptr(GError) error = nullptr;
-  GstElement *player = gst_parse_bin_from_description(description, TRUE, &error);
-  if (!player) {
-    g_message("cannot play the peer's media (%s); dropping it instead", error->message);
-    player = gst_parse_bin_from_description("fakesink sync=false async=false", TRUE, nullptr);
+  GstElement *sink = gst_parse_bin_from_description(output.c_str(), TRUE, &error);
+  GstElement *queue = gst_element_factory_make("queue", nullptr);
+  GstElement *decoder = gst_element_factory_make("decodebin", nullptr);
+  if (!sink || !queue || !decoder) {
+    g_message("cannot play the peer's media (%s); dropping it instead",
+              error ? error->message : "queue or decodebin is missing");
+    for (GstElement *made : {sink, queue, decoder})
+      if (made)
+        gst_object_unref(gst_object_ref_sink(made));
+    return gst_parse_bin_from_description("fakesink sync=false async=false", TRUE, nullptr);
   }
+  GstElement *player = gst_bin_new(nullptr);
+  gst_bin_add_many(GST_BIN(player), queue, decoder, sink, nullptr); // owned by the player
+  gst_element_link(queue, decoder);
+  g_autoptr(GstPad) sink_input = gst_element_get_static_pad(sink, "sink");
+  route_decoded_streams(decoder, sink_input, kind == MediaKind::kVideo ? "video/" : "audio/");
+  g_autoptr(GstPad) queue_input = gst_element_get_static_pad(queue, "sink");
+  gst_element_add_pad(player, gst_ghost_pad_new("sink", queue_input));
+  // It joins a playing pipeline: its sink's preroll must not send the
+  // pipeline back to PAUSED.
+  g_object_set(player, "async-handling", TRUE, nullptr);
   return player;
 }
 

@@ -1,6 +1,6 @@
 // What the peer sends, from the webrtccall element's src pads. The element
 // runs with decode=false, so each stream arrives encoded: it is decoded here
-// only to be shown (autovideosink) or played (autoaudiosink), goes to a
+// only to be shown (`video_sink`) or played (autoaudiosink), goes to a
 // fakesink when there is nowhere to show or play it, and is recorded as it
 // came with --record.
 #pragma once
@@ -8,6 +8,9 @@
 #include "recorder.hpp"
 
 #include <gst/gst.h>
+
+#include <string>
+#include <utility>
 
 namespace webrtccall::cli {
 
@@ -17,10 +20,12 @@ constexpr const char *kReceivedFormatMessage = "webrtccall-cli-received-format";
 
 class Receivers {
 public:
-  // `recorder` may be null (no --record); it outlives the pipeline's streaming.
-  Receivers(GstBin *pipeline, bool show_video, bool play_audio, Recorder *recorder)
-      : pipeline_(pipeline), show_video_(show_video), play_audio_(play_audio), recorder_(recorder) {
-  }
+  // `video_sink`: a sink factory that opens the display, or "" to show
+  // nothing. `recorder` may be null (no --record); it outlives the
+  // pipeline's streaming.
+  Receivers(GstBin *pipeline, std::string video_sink, bool play_audio, Recorder *recorder)
+      : pipeline_(pipeline), video_sink_(std::move(video_sink)), play_audio_(play_audio),
+        recorder_(recorder) {}
 
   // The element's pad-added, on a streaming thread: the stream must be linked
   // before this returns, or its first buffer fails as not-linked.
@@ -31,7 +36,7 @@ private:
   GstElement *make_player(MediaKind kind);
 
   GstBin *pipeline_; // owns every element added here
-  bool show_video_;
+  std::string video_sink_;
   bool play_audio_;
   Recorder *recorder_;
 };

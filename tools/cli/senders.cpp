@@ -1,5 +1,7 @@
 #include "senders.hpp"
 
+#include "decoded_streams.hpp"
+
 #include <algorithm>
 #include <string>
 
@@ -95,30 +97,6 @@ struct Branch {
   std::string tail;
 };
 
-// A media file's decodebin: the first stream of the kind sent goes on to the
-// encoder. The others are dropped at their pad: unlinked, they would stop the
-// demuxer (not-linked), and a sink for them would end the pipeline (EOS from
-// every sink) when the file ends.
-struct FileStreams {
-  const char *kind;  // "video/" or "audio/"
-  GstPad *tail_sink; // holds a ref
-  bool taken = false;
-};
-
-void on_file_pad(GstElement *, GstPad *pad, gpointer data) {
-  auto *streams = static_cast<FileStreams *>(data);
-  g_autoptr(GstCaps) caps = gst_pad_query_caps(pad, nullptr);
-  const char *media_type = gst_structure_get_name(gst_caps_get_structure(caps, 0));
-  if (!streams->taken && g_str_has_prefix(media_type, streams->kind)) {
-    streams->taken = true;
-    gst_pad_link(pad, streams->tail_sink);
-    return;
-  }
-  gst_pad_add_probe(
-      pad, GST_PAD_PROBE_TYPE_DATA_DOWNSTREAM,
-      [](GstPad *, GstPadProbeInfo *, gpointer) { return GST_PAD_PROBE_DROP; }, nullptr, nullptr);
-}
-
 bool add_file_source(GstBin *pipeline, GstElement *tail, const Branch &branch, const char *kind,
                      SendError &error) {
   GstElement *file = gst_element_factory_make("filesrc", nullptr);
@@ -131,15 +109,8 @@ bool add_file_source(GstBin *pipeline, GstElement *tail, const Branch &branch, c
   g_object_set(file, "location", branch.file.c_str(), nullptr);
   gst_bin_add_many(pipeline, file, decoder, nullptr); // owned by the pipeline
   gst_element_link(file, decoder);
-  auto *streams = new FileStreams{kind, gst_element_get_static_pad(tail, "sink")};
-  g_signal_connect_data(
-      decoder, "pad-added", G_CALLBACK(on_file_pad), streams,
-      [](gpointer data, GClosure *) {
-        auto *streams = static_cast<FileStreams *>(data);
-        gst_object_unref(streams->tail_sink);
-        delete streams;
-      },
-      GConnectFlags(0));
+  g_autoptr(GstPad) tail_sink = gst_element_get_static_pad(tail, "sink");
+  route_decoded_streams(decoder, tail_sink, kind);
   return true;
 }
 
@@ -164,7 +135,9 @@ bool add_branch(GstBin *pipeline, GstElement *call, const char *pad_template, Br
       return false;
     }
   }
-  GstPad *sink = gst_element_request_pad_simple(call, pad_template); // owned by the element
+  // A request pad comes with a reference for the caller (transfer full) besides the element's:
+  // kept, the pad outlives the element (LeakSanitizer found it).
+  g_autoptr(GstPad) sink = gst_element_request_pad_simple(call, pad_template);
   g_autoptr(GstPad) src = gst_element_get_static_pad(bin, "src");
   if (!sink || !src || gst_pad_link(src, sink) != GST_PAD_LINK_OK) {
     error.text = std::string("cannot link the ") + what + " sender to the webrtccall element";
