@@ -224,18 +224,20 @@ def readme_commands(folder):
     bob_args = [recording if arg == "call.mkv" else arg for arg in commands["bob"]]
     check(recording in bob_args, "bob's README command records no call.mkv: %s" % bob_args)
     with Server() as server:
-        # Pointed at the test's server, on loopback, headless, with test sources.
-        bob = Cli("bob", bob_args + ["--server", server.url] + COMMON, stdin=subprocess.PIPE)
+        # Pointed at the test's server, on loopback, headless, with test sources, and small
+        # pictures: four 640x480 encoders would starve the tests running beside this one.
+        small = ["--server", server.url, "--size", "320x240"] + COMMON
+        bob = Cli("bob", bob_args + small, stdin=subprocess.PIPE)
         alice = None
         try:
             bob.wait_line(r"^Waiting for a call\.")
-            alice = Cli("alice", commands["alice"] + ["--server", server.url] + COMMON)
+            alice = Cli("alice", commands["alice"] + small)
             bob.wait_line(r"^alice is calling\. Answer\? \[Y/n\]")
             bob.process.stdin.write("y\n")
             bob.process.stdin.flush()
             for me, peer in ((alice, "bob"), (bob, "alice")):
                 me.wait_line(r"^In call with %s\.$" % peer)
-                me.wait_line(r"^Receiving VP8 640x480 from %s\.$" % peer)
+                me.wait_line(r"^Receiving VP8 320x240 from %s\.$" % peer)
                 me.wait_line(STATS_LINE.pattern, count=2)
             alice.interrupt()
             alice.expect_exit(HUNG_UP)
@@ -246,7 +248,7 @@ def readme_commands(folder):
                 if each:
                     each.stop()
         frames, width, height, audio = decoded(recording)
-        check((width, height) == (640, 480) and frames > 0 and audio > 0,
+        check((width, height) == (320, 240) and frames > 0 and audio > 0,
               "%s decodes to %d frames of %dx%d and %d audio buffers" % (
                   recording, frames, width, height, audio))
 
