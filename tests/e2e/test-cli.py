@@ -4,7 +4,7 @@ each other through our server with test sources and record each other; the
 progress and statistics lines appear; Ctrl-C on one side hangs up both with
 status 0; each recording decodes to the other side's picture size. README.md's
 two commands, answered y at the prompt. Then the exit statuses: declined at the prompt, declined for want of anyone to answer,
-bad usage, server unreachable, no answer, name taken.
+bad usage, server unreachable, no answer, name taken, login token.
 
 Usage: test-cli.py PATH-TO-webrtccall-cli. TAP on stdout. Needs
 $WEBRTCCALL_SIGNALING and $GST_PLUGIN_PATH (tests/meson.build sets them) and
@@ -119,9 +119,12 @@ class Cli:
 
 
 class Server:
+    def __init__(self, *args):
+        self.args = list(args)
+
     def __enter__(self):
         self.process = subprocess.Popen(
-            [os.environ["WEBRTCCALL_SIGNALING"], "--host", "127.0.0.1", "--port", "0"],
+            [os.environ["WEBRTCCALL_SIGNALING"], "--host", "127.0.0.1", "--port", "0"] + self.args,
             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
         self.url = self.process.stdout.readline().strip()
         if not self.url.startswith("ws://"):
@@ -345,6 +348,31 @@ def name_taken(folder):
             first.stop()
 
 
+def login_token(folder):
+    secret = os.path.join(folder, "secret")
+    with open(secret, "w") as f:
+        f.write("not-so-secret\n")
+    with Server("--auth-secret-file", secret) as server:
+        without = Cli("bob", ["--server", server.url, "--user", "bob"] + COMMON)
+        without.expect_exit(LOGIN_REFUSED)
+        check(any("--token" in line for line in without.errors),
+              "the error does not point at --token:\n" + without.output())
+        issued = subprocess.run(
+            [os.environ["WEBRTCCALL_SIGNALING"], "--auth-secret-file", secret, "--issue-token",
+             "bob"], stdout=subprocess.PIPE, text=True, check=True).stdout
+        token_file = os.path.join(folder, "token")
+        with open(token_file, "w") as f:
+            f.write(issued)
+        bob = Cli("bob", ["--server", server.url, "--user", "bob", "--token-file", token_file]
+                  + COMMON)
+        try:
+            bob.wait_line(r"^Logged in as bob\.$")
+            bob.interrupt()
+            bob.expect_exit(INTERRUPTED)
+        finally:
+            bob.stop()
+
+
 CASES = [
     ("two endpoints call, record each other, and Ctrl-C hangs up both", call_record_and_hang_up),
     ("README.md's commands, answered y at the prompt", readme_commands),
@@ -354,6 +382,7 @@ CASES = [
     ("an unreachable server exits with status 3", server_unreachable),
     ("a peer that never comes online exits with status 7", no_answer),
     ("a name already logged in exits with status 4", name_taken),
+    ("without a valid token the login fails with status 4; --token-file logs in", login_token),
 ]
 
 

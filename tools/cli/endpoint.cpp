@@ -58,6 +58,12 @@ std::optional<ExitStatus> Endpoint::build(const Devices &devices) {
                nullptr);
   if (!options_.call.empty())
     g_object_set(call_, "peer", options_.call.c_str(), nullptr);
+  if (!options_.token.empty())
+    g_object_set(call_, "token", options_.token.c_str(), nullptr);
+  if (!options_.tls_ca_file.empty())
+    g_object_set(call_, "tls-ca-file", options_.tls_ca_file.c_str(), nullptr);
+  if (options_.tls_insecure)
+    g_object_set(call_, "tls-insecure", TRUE, nullptr);
   gst_bin_add(GST_BIN(pipeline_), call_); // owned by the pipeline
 
   SendError error;
@@ -219,9 +225,17 @@ void Endpoint::on_error(GstMessage *message) {
   if (details)
     reason = string_field(details, "reason");
 
-  terminal_.error(from_call ? in_option_terms(error->message) : error->message);
-  if (!from_call)
+  if (from_call) {
+    // The element's detail says what exactly failed (the server's words, a
+    // file's error); its message may refer to it ("the file named below").
+    std::string text = in_option_terms(error->message);
+    if (debug && *debug)
+      text += "\n  (" + in_option_terms(debug) + ")";
+    terminal_.error(text);
+  } else {
+    terminal_.error(error->message);
     g_message("%s: %s", GST_OBJECT_NAME(GST_MESSAGE_SRC(message)), debug ? debug : "");
+  }
   if (!status_)
     status_ = from_call ? status_for_reason(reason, call_took_place_) : ExitStatus::kFailed;
   // A call that carried media ends its src pads even when it fails: wait for

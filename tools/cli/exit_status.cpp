@@ -7,13 +7,16 @@ namespace webrtccall::cli {
 ExitStatus status_for_reason(const std::string &reason, bool call_took_place) {
   static const std::map<std::string, ExitStatus> statuses = {
       {"server-unreachable", ExitStatus::kServerUnreachable},
+      {"server-untrusted", ExitStatus::kServerUnreachable},
       {"name-taken", ExitStatus::kLoginRefused},
+      {"auth-failed", ExitStatus::kLoginRefused},
       {"login-refused", ExitStatus::kLoginRefused},
       {"declined", ExitStatus::kDeclined},
       {"busy", ExitStatus::kBusy},
       {"peer-offline", ExitStatus::kNoAnswer},
       {"no-answer", ExitStatus::kNoAnswer},
       {"no-common-codec", ExitStatus::kCallFailed},
+      {"negotiation-failed", ExitStatus::kCallFailed},
       {"ice-failed", ExitStatus::kCallFailed},
       {"media-timeout", ExitStatus::kCallFailed},
       {"refused", ExitStatus::kCallFailed},

@@ -11,8 +11,8 @@ enum class ExitStatus : int {
   kHungUp = 0,            // a call took place and one side hung up
   kFailed = 1,            // something outside the call failed: a device, a plugin, the file
   kUsage = 2,             // bad command line
-  kServerUnreachable = 3, // the signaling server could not be reached, or was lost for good
-  kLoginRefused = 4,      // the user name is taken, or the server refused the login
+  kServerUnreachable = 3, // the signaling server could not be reached or trusted, or was lost
+  kLoginRefused = 4,      // the user name is taken, the token is not valid, the login refused
   kDeclined = 5,          // the peer declined the call
   kBusy = 6,              // the peer is in another call
   kNoAnswer = 7,          // the peer is offline, or did not answer in time

@@ -70,6 +70,21 @@ bool check_record_path(const std::string &path, std::string &error) {
   return true;
 }
 
+bool read_first_line(const char *path, std::string &line, std::string &error) {
+  g_autofree char *contents = nullptr;
+  g_autoptr(GError) read_error = nullptr;
+  if (!g_file_get_contents(path, &contents, nullptr, &read_error)) {
+    error = std::string("--token-file: ") + read_error->message;
+    return false;
+  }
+  line = g_strstrip(g_strdelimit(contents, "\r\n", '\0'));
+  if (line.empty()) {
+    error = std::string("--token-file: ") + path + " has no token on its first line.";
+    return false;
+  }
+  return true;
+}
+
 } // namespace
 
 const char *codec_name(VideoCodec codec) {
@@ -100,8 +115,10 @@ bool parse_options(int argc, char **argv, Options &options, bool &exit_now, std:
   exit_now = false;
   g_autofree char *server = nullptr, *user = nullptr, *call = nullptr, *video = nullptr,
                   *audio = nullptr, *codec = nullptr, *audio_codec = nullptr, *size = nullptr,
-                  *record = nullptr, *ice_addresses = nullptr, *stun = nullptr, *turn = nullptr;
-  gboolean auto_answer = FALSE, headless = FALSE, list_devices = FALSE, version = FALSE;
+                  *record = nullptr, *ice_addresses = nullptr, *stun = nullptr, *turn = nullptr,
+                  *token = nullptr, *token_file = nullptr, *tls_ca_file = nullptr;
+  gboolean auto_answer = FALSE, headless = FALSE, list_devices = FALSE, version = FALSE,
+           tls_insecure = FALSE;
   int call_timeout = int(options.call_timeout_s);
   int reconnect_timeout = int(options.reconnect_timeout_s);
 
@@ -145,6 +162,16 @@ bool parse_options(int argc, char **argv, Options &options, bool &exit_now, std:
       {"stun-server", 0, 0, G_OPTION_ARG_STRING, &stun, "STUN server, as stun://HOST:PORT", "URL"},
       {"turn-server", 0, 0, G_OPTION_ARG_STRING, &turn,
        "TURN server, as turn://USER:PASSWORD@HOST:PORT", "URL"},
+      {"token", 0, 0, G_OPTION_ARG_STRING, &token,
+       "Login token for a server that wants one (webrtccall-signaling --issue-token NAME). "
+       "Other users of the machine can read a command line: prefer --token-file",
+       "TOKEN"},
+      {"token-file", 0, 0, G_OPTION_ARG_FILENAME, &token_file,
+       "As --token, the token being this file's first line", "FILE"},
+      {"tls-ca-file", 0, 0, G_OPTION_ARG_FILENAME, &tls_ca_file,
+       "PEM file of the CAs trusted for a wss:// server (default: the system's)", "FILE"},
+      {"tls-insecure", 0, 0, G_OPTION_ARG_NONE, &tls_insecure,
+       "Accept any certificate from a wss:// server (test servers only)", nullptr},
       {"list-devices", 0, 0, G_OPTION_ARG_NONE, &list_devices,
        "List the cameras, microphones and speakers found, and exit", nullptr},
       {"version", 0, 0, G_OPTION_ARG_NONE, &version, "Print the version and exit", nullptr},
@@ -238,6 +265,17 @@ bool parse_options(int argc, char **argv, Options &options, bool &exit_now, std:
     options.stun_server = stun;
   if (turn)
     options.turn_server = turn;
+  if (token && token_file) {
+    error = "give --token or --token-file, not both.";
+    return false;
+  }
+  if (token)
+    options.token = token;
+  if (token_file && !read_first_line(token_file, options.token, error))
+    return false;
+  if (tls_ca_file)
+    options.tls_ca_file = tls_ca_file;
+  options.tls_insecure = tls_insecure;
   return true;
 }
 

@@ -33,6 +33,9 @@ struct Options {
   std::string ice_addresses;
   std::string stun_server;
   std::string turn_server;
+  std::string token;       // login token, for a server with --auth-secret
+  std::string tls_ca_file; // CAs trusted for a wss:// server
+  bool tls_insecure = false;
   bool list_devices = false;
 };
 

@@ -108,18 +108,24 @@ std::string format_text(const GstCaps *caps) {
 }
 
 std::string in_option_terms(const std::string &message) {
+  // (?<![-\w]): not already an option, nor part of a longer name.
   static const struct {
-    const char *property, *option;
+    const char *pattern, *replacement;
   } terms[] = {
       {"the server property", "--server"},
-      {"call-timeout", "--timeout"},
-      {"stun-server or turn-server", "--stun-server or --turn-server"},
+      {"the token property", "--token"},
+      {"tls-insecure=true", "--tls-insecure"},
+      {"(?<![-\\w])call-timeout\\b", "--timeout"},
+      {"(?<![-\\w])(tls-ca-file|stun-server|turn-server)\\b", "--\\1"},
   };
   std::string text = message;
   for (const auto &term : terms) {
-    for (size_t at = text.find(term.property); at != std::string::npos;
-         at = text.find(term.property, at + std::strlen(term.option)))
-      text.replace(at, std::strlen(term.property), term.option);
+    g_autoptr(GRegex) regex =
+        g_regex_new(term.pattern, GRegexCompileFlags(0), GRegexMatchFlags(0), nullptr);
+    g_autofree char *replaced =
+        g_regex_replace(regex, text.c_str(), -1, 0, term.replacement, GRegexMatchFlags(0), nullptr);
+    if (replaced)
+      text = replaced;
   }
   return text;
 }
