@@ -15,6 +15,11 @@
 # The inner end is named eth0, as on a real machine: libnice, and so the webrtccall element
 # gathering on every interface, ignores interfaces whose names start with veth (or docker,
 # virbr, vnet).
+#
+# The command gets both namespaces' names, WEBRTCCALL_NETNS and WEBRTCCALL_NETNS_PEER, for tests
+# that build more network behind the far end (test-element-turn.mjs puts a TURN server there).
+# Namespaces it makes named "$WEBRTCCALL_NETNS-<something>" are removed with these if it ends
+# without removing them.
 set -euo pipefail
 
 if (($# == 0)); then
@@ -35,6 +40,13 @@ cleanup() {
   # Deleting a namespace deletes the veth end inside it, and with it the pair.
   ip netns delete "$inner" 2>/dev/null || true
   ip netns delete "$outer" 2>/dev/null || true
+  # Namespaces the command made, named after ours, should it not have lived to remove them.
+  local name
+  for name in $(ip netns list 2>/dev/null | cut -d' ' -f1); do
+    if [[ $name == "$inner"-* ]]; then
+      ip netns delete "$name" 2>/dev/null || true
+    fi
+  done
 }
 # On INT/TERM (meson's timeout), stop the command first so it does not outlive its namespace.
 on_signal() {
@@ -61,7 +73,7 @@ ip -n "$inner" route add default via 10.213.7.2
 
 # In the background and waited for, so the traps above run while the command is still going.
 rc=0
-ip netns exec "$inner" "$@" &
+WEBRTCCALL_NETNS="$inner" WEBRTCCALL_NETNS_PEER="$outer" ip netns exec "$inner" "$@" &
 child=$!
 wait "$child" || rc=$?
 child=

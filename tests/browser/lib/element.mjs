@@ -47,13 +47,16 @@ process.on('exit', () => {
 
 // Starts element-peer logged in to `server` as `user`, sending `identity`'s picture and tone
 // encoded with `video` (an encoder of VIDEO_CODECS, or 'none') and Opus; `manualAnswer` turns
-// auto-answer off.
+// auto-answer off, `properties` sets more of the element's (gst-launch syntax), `namespace`
+// runs it in that network namespace instead of this process's.
 export async function startElement(server, {
   label,
   user = ELEMENT_USER,
   video = 'vp8',
   identity = 'bob',
   manualAnswer = false,
+  properties = '',
+  namespace = null,
 } = {}) {
   const [pattern, ...options] = IDENTITIES[identity].video.replace(/^pattern=/, '').split(' ');
   const flags = {
@@ -68,9 +71,14 @@ export async function startElement(server, {
     args.push('--video-options', options.join(' '));
   if (manualAnswer)
     args.push('--manual-answer');
+  if (properties)
+    args.push('--properties', properties);
   const logFile = join(logsDir(), `${label}-element.log`);
   const log = openSync(logFile, 'w');
-  const child = spawn(binary, args, {
+  // `ip netns exec` execs element-peer: the child's pid and pipes stay its own.
+  const [command, commandArgs] =
+      namespace ? [ 'ip', [ 'netns', 'exec', namespace, binary, ...args ] ] : [ binary, args ];
+  const child = spawn(command, commandArgs, {
     stdio : [ 'pipe', 'pipe', log ],
     env : {
       ...process.env,

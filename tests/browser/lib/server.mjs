@@ -6,6 +6,9 @@
 //   await server.restart();                        // stop, then listen again on the same port
 //   await server.stop();
 //
+//   // Elsewhere: in network namespace NS, on HOST, with more options.
+//   await startServer('turn', {namespace: NS, host: '10.99.0.1', args: ['--turn-secret', S]});
+//
 // The binary is $WEBRTCCALL_SIGNALING (meson sets it) or build/signaling/webrtccall-signaling.
 // Its standard error, with --verbose, goes to a file in logsDir() for debugging.
 
@@ -43,14 +46,17 @@ const START_TIMEOUT_MS = 10_000;
 const STOP_TIMEOUT_MS = 5_000; // the server itself gives clients 2 s to answer its close
 
 // Starts the binary and resolves with the child and the URL of its first line of output.
-function launch(port, logFile) {
+function launch(port, logFile, {host, args, namespace}) {
   return new Promise((resolvePromise, reject) => {
     const log = openSync(logFile, 'a');
-    const child = spawn(
-        binary,
-        [ '--host', '127.0.0.1', '--port', String(port), '--web-root', webRoot, '--verbose' ],
-        {stdio : [ 'ignore', 'pipe', log ]},
-    );
+    const serverArgs =
+        [ '--host', host, '--port', String(port), '--web-root', webRoot, '--verbose', ...args ];
+    // `ip netns exec` execs the server, so the child's pid stays the server's and kill() reaches
+    // it.
+    const [command, commandArgs] =
+        namespace ? [ 'ip', [ 'netns', 'exec', namespace, binary, ...serverArgs ] ]
+                  : [ binary, serverArgs ];
+    const child = spawn(command, commandArgs, {stdio : [ 'ignore', 'pipe', log ]});
     closeSync(log); // the child has its own descriptor
     running.add(child);
     child.on('exit', () => running.delete(child));
@@ -93,17 +99,21 @@ function waitExit(child, timeoutMs) {
   });
 }
 
-export async function startServer(name = 'server') {
+// `host` is the address it listens on, `args` more options, `namespace` a network namespace
+// to run it in (by default this process's).
+export async function startServer(name = 'server',
+                                  {host = '127.0.0.1', args = [], namespace = null} = {}) {
+  const where = {host, args, namespace};
   const logFile = join(logsDir(), `${name}-signaling.log`);
   writeFileSync(logFile, ''); // this run's only; a restart appends
-  let {child, url} = await launch(0, logFile);
+  let {child, url} = await launch(0, logFile, where);
   const port = Number(new URL(url).port);
   if (!port)
     throw new Error(`cannot read a port from the server's line "${url}"`);
 
   const server = {
     url,
-    httpUrl : `http://127.0.0.1:${port}/`,
+    httpUrl : `http://${host}:${port}/`,
     port,
     logFile,
     // SIGTERM, as an operator would: the server says goodbye to its clients, then exits.
@@ -118,7 +128,7 @@ export async function startServer(name = 'server') {
     // Listens again on the same port (after a stop, or stopping it first).
     async restart() {
       await server.stop();
-      ({child, url} = await launch(port, logFile));
+      ({child, url} = await launch(port, logFile, where));
       server.url = url;
     },
   };

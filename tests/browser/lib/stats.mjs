@@ -1,6 +1,7 @@
 // What Chromium itself says about a call: getStats() of the page's newest RTCPeerConnection
 // (browser.mjs keeps them in window.__rigPeerConnections), polled until the RTP streams show
-// the expected codec, size and counters advancing. Stats fire no event, hence the polling.
+// the expected codec, size and counters advancing, or the selected ICE path. Stats fire no
+// event, hence the polling.
 
 import {pageLog} from './browser.mjs';
 import {HEIGHT, WIDTH} from './media.mjs';
@@ -76,4 +77,50 @@ export async function expectRtp(page, label, {video, sends = true}) {
     await expectAdvancing(page, label, 'outbound-video', 'frames', video, FRAMES);
     await expectAdvancing(page, label, 'outbound-audio', 'packets', 'audio/opus', 25);
   }
+}
+
+// Runs in the page: the ICE path the newest peer connection uses, from its transport's selected
+// candidate pair (the pair that carries the media): each end's type (host, srflx, prflx or relay,
+// the last meaning through TURN) and address.
+async function pathInPage() {
+  const connections = window.__rigPeerConnections ?? [];
+  const pc = connections[connections.length - 1];
+  if (!pc)
+    return {why : 'no peer connection'};
+  const report = await pc.getStats();
+  let pair;
+  report.forEach((s) => {
+    if (s.type === 'transport' && s.selectedCandidatePairId)
+      pair = report.get(s.selectedCandidatePairId);
+  });
+  if (!pair)
+    return {why : 'no selected candidate pair', connection : pc.connectionState};
+  const end = (id) => {
+    const c = report.get(id);
+    return c && {type : c.candidateType, address : `${c.address}:${c.port}`, url : c.url};
+  };
+  return {
+    state : pair.state,
+    nominated : pair.nominated,
+    bytesReceived : pair.bytesReceived,
+    local : end(pair.localCandidateId),
+    remote : end(pair.remoteCandidateId),
+  };
+}
+
+// Chromium's selected candidate pair once it has succeeded and carried media: { local, remote },
+// each { type, address, url }.
+export async function selectedPath(page, label, timeoutMs = TIMEOUT_MS) {
+  const deadline = Date.now() + timeoutMs;
+  let last;
+  for (;;) {
+    last = await page.evaluate(pathInPage);
+    if (last.state === 'succeeded' && last.bytesReceived > 0 && last.local && last.remote)
+      return last;
+    if (Date.now() > deadline)
+      break;
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  throw new Error(`${label}: no selected candidate pair carrying media in getStats() within ` +
+                  `${timeoutMs} ms; last: ${JSON.stringify(last)}\n${pageLog(page)}`);
 }

@@ -2,13 +2,16 @@
 // cut() drops the page's side of every relayed connection and leaves the server's side open and
 // silent, as a network that lost its link would. The page loads through it, so its WebSocket
 // goes through it too.
+//
+// It also brings a server on another address to 127.0.0.1 (targetHost): a page from there is on
+// a secure origin, which getUserMedia requires, and one from http://10.99.0.1 is not.
 
-import {createServer, connect} from 'node:net';
+import {connect, createServer} from 'node:net';
 
-export async function startRelay(targetPort) {
+export async function startRelay(targetPort, targetHost = '127.0.0.1') {
   const pairs = new Set();
   const listener = createServer((client) => {
-    const upstream = connect(targetPort, '127.0.0.1');
+    const upstream = connect(targetPort, targetHost);
     const pair = {client, upstream};
     pairs.add(pair);
     client.pipe(upstream);
