@@ -57,13 +57,16 @@ class Network:
 
 
 def start_coturn(network, *auth):
-    log = open(os.path.join(os.environ.get("NET_TEST_LOGS", "/tmp"), "coturn.log"), "w")
+    # coturn writes its own log (its stdout is block-buffered in a file); -c /dev/null keeps
+    # Debian's /etc/turnserver.conf out of it.
+    log = os.path.join(os.environ.get("NET_TEST_LOGS", "/tmp"), "coturn.log")
     coturn = subprocess.Popen(
-        ["ip", "netns", "exec", network.services, "turnserver", "--listening-ip", SERVICES_IP,
-         "--relay-ip", SERVICES_IP, "--listening-port", str(TURN_PORT), "--realm", "webrtccall.test",
-         "--no-tls", "--no-dtls", "--no-cli", "--no-stun-backward-compatibility", "--log-file",
-         "stdout", "--simple-log", "--min-port", "49152", "--max-port", "49999"] + list(auth),
-        stdout=log, stderr=subprocess.STDOUT)
+        ["ip", "netns", "exec", network.services, "turnserver", "-c", "/dev/null",
+         "--listening-ip", SERVICES_IP, "--relay-ip", SERVICES_IP, "--listening-port",
+         str(TURN_PORT), "--realm", "webrtccall.test", "--no-tls", "--no-dtls", "--no-cli",
+         "--no-stun-backward-compatibility", "--log-file", log, "--simple-log", "--verbose",
+         "--min-port", "49152", "--max-port", "49999"] + list(auth),
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     # Ready once it listens: a STUN port answering is the sign.
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline:
