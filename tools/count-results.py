@@ -1,14 +1,19 @@
 #!/usr/bin/python3
-"""Counts individual test cases of the last `meson test` run and prints a summary.
+"""Counts individual test cases of the last `meson test` runs and prints a summary.
 
-Called by tools/test after meson test:
+Called by tools/test after its meson test runs:
 
-    tools/count-results.py [--meson-rc N] [BUILD_DIR]
+    tools/count-results.py [--meson-rc N] [RUN ...]
+
+where a RUN is BUILD_DIR (a plain `meson test -C BUILD_DIR`) or BUILD_DIR:SETUP (one with
+`--setup SETUP`); the default is `build`. Every run's cases add up to one count.
 
 meson counts whole test programs; we want to know how many test cases passed. Reads
-BUILD_DIR/meson-logs/testlog.json (meson 1.0 writes one JSON object per line per test run, with
-name, result, returncode, stdout, stderr, command, ...; it does not record the protocol), and
-takes each test's protocol from BUILD_DIR/meson-info/intro-tests.json.
+BUILD_DIR/meson-logs/testlog.json, or testlog-SETUP.json for a run with a setup (meson 1.0
+writes one JSON object per line per test run, with name, result, returncode, stdout, stderr,
+command, ...; it does not record the protocol), and takes each test's protocol from
+BUILD_DIR/meson-info/intro-tests.json. A run with a setup names its tests `[SETUP] name`.
+A run without a log ran no test (meson writes none when no test matched its arguments).
 
 Counting:
 - TAP test: each top-level `ok` / `not ok` line of its stdout is one case (indented lines are
@@ -178,26 +183,20 @@ def count_entry(entry, protocol, failures):
     return c
 
 
-def main():
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("build_dir", nargs="?", default="build")
-    ap.add_argument("--meson-rc", type=int, default=0,
-                    help="exit status of meson test, to account for a run that failed as a whole")
-    args = ap.parse_args()
-
-    log_path = os.path.join(args.build_dir, "meson-logs", "testlog.json")
-    by_cmd, by_name = load_protocols(args.build_dir)
-    total = Counts()
-    failures = []
-    rows = []
+def count_run(run, total, failures, rows):
+    """Adds the cases of one run (BUILD_DIR or BUILD_DIR:SETUP) to total, failures and rows."""
+    build_dir, _, setup = run.partition(":")
+    log_name = f"testlog-{setup}.json" if setup else "testlog.json"
+    log_path = os.path.join(build_dir, "meson-logs", log_name)
+    by_cmd, by_name = load_protocols(build_dir)
     try:
         with open(log_path, encoding="utf-8") as f:
             lines = f.readlines()
     except FileNotFoundError:
-        lines = None
-        print(f"count-results: {log_path} not found: meson test ran no test")
+        print(f"count-results: {log_path} not found: meson test ran no test there")
+        return
 
-    for lineno, line in enumerate(lines or [], 1):
+    for lineno, line in enumerate(lines, 1):
         if not line.strip():
             continue
         try:
@@ -206,6 +205,9 @@ def main():
             total.failed += 1
             failures.append(f"{log_path}:{lineno}: unreadable log entry ({e})")
             continue
+        if setup:
+            # The same test runs in both builds: say which run this one was.
+            entry["name"] = f"[{setup}] {entry.get('name', '?')}"
         protocol = protocol_of(entry, by_cmd, by_name)
         c = count_entry(entry, protocol, failures)
         total.add(c)
@@ -213,6 +215,21 @@ def main():
         dur = f" {duration:.1f}s" if isinstance(duration, (int, float)) else ""
         rows.append((entry.get("name", "?"), f"{entry.get('result', '?')}{dur} [{protocol}]",
                      c.line()))
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("runs", nargs="*", default=["build"], metavar="RUN",
+                    help="BUILD_DIR, or BUILD_DIR:SETUP for a meson test run with --setup")
+    ap.add_argument("--meson-rc", type=int, default=0,
+                    help="exit status of meson test, to account for a run that failed as a whole")
+    args = ap.parse_args()
+
+    total = Counts()
+    failures = []
+    rows = []
+    for run in args.runs:
+        count_run(run, total, failures, rows)
 
     if args.meson_rc != 0 and total.failed == 0:
         total.failed += 1
