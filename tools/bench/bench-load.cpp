@@ -7,6 +7,7 @@
 //
 //   webrtccall-bench-load --server ws://127.0.0.1:PORT/ --calls N [--seconds 60]
 //       [--width 640 --height 480] [--codec vp8|h264] [--bitrate KBPS] [--warmup 5]
+//       [--encoder-options "cpu-used=8"]
 //
 // Prints one JSON object: what was asked, cpu_percent (of one core, whole
 // process), rss_mb and baseline_rss_mb (after loading the plugins, before any
@@ -63,7 +64,7 @@ void run_for(double seconds) {
 
 int main(int argc, char **argv) {
   gst_init(&argc, &argv);
-  g_autofree char *server = nullptr, *codec = nullptr;
+  g_autofree char *server = nullptr, *codec = nullptr, *encoder_options = nullptr;
   int calls = 1, seconds = 60, warmup = 5, width = 640, height = 480, bitrate = 0;
   GOptionEntry entries[] = {
       {"server", 0, 0, G_OPTION_ARG_STRING, &server, "Signaling server URL", "URL"},
@@ -74,6 +75,8 @@ int main(int argc, char **argv) {
       {"height", 0, 0, G_OPTION_ARG_INT, &height, "Picture height", "PX"},
       {"codec", 0, 0, G_OPTION_ARG_STRING, &codec, "vp8 or h264", "CODEC"},
       {"bitrate", 0, 0, G_OPTION_ARG_INT, &bitrate, "Encoder bitrate", "KBPS"},
+      {"encoder-options", 0, 0, G_OPTION_ARG_STRING, &encoder_options,
+       "More encoder properties", "PROPS"},
       {}};
   g_autoptr(GOptionContext) context = g_option_context_new("- cost per call");
   g_option_context_add_main_entries(context, entries, nullptr);
@@ -101,6 +104,7 @@ int main(int argc, char **argv) {
     c.height = height;
     c.codec = codec ? codec : "vp8";
     c.bitrate_kbps = bitrate;
+    c.encoder_options = encoder_options ? encoder_options : "";
     c.low_latency = true;
     c.motion = true;
     endpoints.push_back(std::make_unique<Endpoint>(
@@ -161,9 +165,10 @@ int main(int argc, char **argv) {
   }
   fps += "]";
   std::printf("{\"calls\":%d,\"width\":%d,\"height\":%d,\"codec\":\"%s\",\"bitrate_kbps\":%d,"
-              "\"seconds\":%.1f,\"cpu_percent\":%.1f,\"rss_mb\":%.1f,\"baseline_rss_mb\":%.1f,"
+              "\"encoder_options\":\"%s\",\"seconds\":%.1f,\"cpu_percent\":%.1f,\"rss_mb\":%.1f,\"baseline_rss_mb\":%.1f,"
               "\"min_fps\":%.2f,\"min_second_fps\":%.0f,\"fps\":%s}\n",
-              calls, width, height, codec ? codec : "vp8", bitrate, elapsed, 100 * cpu / elapsed,
+              calls, width, height, codec ? codec : "vp8", bitrate,
+              encoder_options ? encoder_options : "", elapsed, 100 * cpu / elapsed,
               rss, baseline_rss, min_fps, min_second_fps, fps.c_str());
   std::fflush(stdout);
   for (int i = 0; i < calls; i++)

@@ -4,9 +4,11 @@
 //
 //   webrtccall-bench-peer --server ws://127.0.0.1:PORT/ --user alice
 //       [--ice-addresses 127.0.0.1] [--width 640 --height 480] [--codec vp8|h264]
-//       [--low-latency] [--latency MS] [--bitrate KBPS] [--stamp] [--motion] [--no-audio]
+//       [--low-latency] [--latency MS] [--bitrate KBPS] [--encoder-options "cpu-used=8"]
+//       [--stamp] [--motion] [--no-audio]
 //
-// stdin, one command a line: call NAME, hangup, latencies, frames, quit (or end of input).
+// stdin, one command a line: call NAME, hangup, latencies, frames, pipeline-latency, quit (or
+// end of input).
 // stdout, one JSON object a line, times in ms since the epoch:
 //   {"event":"playing"}
 //   {"event":"state","state":S,"reason":R,"t":T}      every webrtccall-state message
@@ -14,6 +16,7 @@
 //   {"event":"first-frame","t":T,"call":T0}           the call's first decoded frame
 //   {"event":"latencies","ms":[...],"unreadable":N}   stamps read since the last ask
 //   {"event":"frames","video":N,"audio":N}
+//   {"event":"pipeline-latency","live":B,"min_ms":X}   the pipeline's latency query
 #include "endpoint.hpp"
 
 #include <cstdio>
@@ -22,6 +25,9 @@
 #include <string>
 
 using namespace webrtccall::bench;
+
+GST_DEBUG_CATEGORY_STATIC(bench_debug);
+#define GST_CAT_DEFAULT bench_debug
 
 namespace {
 
@@ -54,6 +60,9 @@ gboolean watch_first_frame(gpointer) {
 
 void command(const std::string &line) {
   if (line.rfind("call ", 0) == 0) {
+    // The debug log's clock counts from this process's start: this line ties
+    // it to the wall clock, for tools/bench/trace-call.mjs.
+    GST_INFO("wall-clock %.3f: calling", wall_ms());
     endpoint->call(line.substr(5));
     char text[80];
     std::snprintf(text, sizeof text, "{\"event\":\"called\",\"t\":%.3f}", double(endpoint->call_ms));
@@ -73,6 +82,18 @@ void command(const std::string &line) {
   } else if (line == "frames") {
     emit("{\"event\":\"frames\",\"video\":" + std::to_string(endpoint->frames) +
          ",\"audio\":" + std::to_string(endpoint->audio_buffers) + "}");
+  } else if (line == "pipeline-latency") {
+    // What the sinks wait for: the jitter buffer's latency plus every live
+    // source's and encoder's along the longest path in the pipeline.
+    g_autoptr(GstQuery) query = gst_query_new_latency();
+    gboolean live = FALSE;
+    GstClockTime min = 0, max = 0;
+    if (gst_element_query(endpoint->pipeline(), query))
+      gst_query_parse_latency(query, &live, &min, &max);
+    char text[96];
+    std::snprintf(text, sizeof text, "{\"event\":\"pipeline-latency\",\"live\":%s,\"min_ms\":%.1f}",
+                  live ? "true" : "false", min / 1e6);
+    emit(text);
   } else if (line == "quit") {
     g_main_loop_quit(loop);
   } else {
@@ -99,10 +120,12 @@ gboolean on_stdin(GIOChannel *channel, GIOCondition, gpointer) {
 
 int main(int argc, char **argv) {
   gst_init(&argc, &argv);
+  GST_DEBUG_CATEGORY_INIT(bench_debug, "webrtccall-bench", 0, "benchmark endpoint");
   EndpointConfig c;
   g_autofree char *server = nullptr, *user = nullptr, *ice = nullptr, *codec = nullptr;
   gboolean low_latency = FALSE, stamp = FALSE, motion = FALSE, no_audio = FALSE;
   int latency = -1, bitrate = 0, width = 640, height = 480;
+  g_autofree char *encoder_options = nullptr;
   GOptionEntry entries[] = {
       {"server", 0, 0, G_OPTION_ARG_STRING, &server, "Signaling server URL", "URL"},
       {"user", 0, 0, G_OPTION_ARG_STRING, &user, "User name", "NAME"},
@@ -113,6 +136,8 @@ int main(int argc, char **argv) {
       {"low-latency", 0, 0, G_OPTION_ARG_NONE, &low_latency, "Encoder without lookahead", nullptr},
       {"latency", 0, 0, G_OPTION_ARG_INT, &latency, "The element's latency property", "MS"},
       {"bitrate", 0, 0, G_OPTION_ARG_INT, &bitrate, "Encoder bitrate", "KBPS"},
+      {"encoder-options", 0, 0, G_OPTION_ARG_STRING, &encoder_options,
+       "More encoder properties", "PROPS"},
       {"stamp", 0, 0, G_OPTION_ARG_NONE, &stamp, "Stamp frames and read the stamps", nullptr},
       {"motion", 0, 0, G_OPTION_ARG_NONE, &motion, "Scroll the picture", nullptr},
       {"no-audio", 0, 0, G_OPTION_ARG_NONE, &no_audio, "Send no audio", nullptr},
@@ -133,6 +158,7 @@ int main(int argc, char **argv) {
   c.low_latency = low_latency;
   c.latency_ms = latency;
   c.bitrate_kbps = bitrate;
+  c.encoder_options = encoder_options ? encoder_options : "";
   c.stamp = stamp;
   c.motion = motion;
   c.audio = !no_audio;
@@ -145,6 +171,7 @@ int main(int argc, char **argv) {
          ",\"t\":" + t + "}");
   });
   endpoint->play();
+  GST_INFO("wall-clock %.3f: playing", wall_ms());
   emit("{\"event\":\"playing\"}");
   GIOChannel *in = g_io_channel_unix_new(0);
   g_io_add_watch(in, GIOCondition(G_IO_IN | G_IO_HUP), on_stdin, nullptr);

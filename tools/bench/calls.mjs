@@ -169,32 +169,40 @@ async function setupBenchmarks() {
   const out = {};
   const peerArgs = [ '--ice-addresses', '127.0.0.1' ];
 
-  // Element to element through our server: README.md's pipeline (vp8enc deadline=1), the
-  // element's defaults, 640x480.
-  out.element_element = await measured('set-up element-element', async () => {
-    const server = await startServer('bench-e2e');
-    const alice = await startPeer({server : server.url, user : 'alice', args : peerArgs, logDir : LOGS});
-    const bob = await startPeer({server : server.url, user : 'bob', args : peerArgs, logDir : LOGS});
-    const caller = elementSide(alice);
-    caller.callee = 'bob';
-    const r = await timeCalls('element-element', caller, elementSide(bob), CALLS);
-    await Promise.all([ alice.quit(), bob.quit() ]);
-    await server.stop();
-    return r;
-  });
-  save();
+  // Element to element through our server: README.md's pipeline (vp8enc deadline=1) with the
+  // element's defaults, then docs/element.md's low-delay advice (lag-in-frames=0, a lower
+  // latency); 640x480 both ways. The floor twice likewise.
+  for (const [key, extra] of [['element_element', []],
+                              ['element_element_low', [ '--low-latency', '--latency', '20' ]]]) {
+    out[key] = await measured(`set-up ${key}`, async () => {
+      const server = await startServer('bench-e2e');
+      const args = [...peerArgs, ...extra ];
+      const alice = await startPeer({server : server.url, user : 'alice', args, logDir : LOGS});
+      const bob = await startPeer({server : server.url, user : 'bob', args, logDir : LOGS});
+      const caller = elementSide(alice);
+      caller.callee = 'bob';
+      const r = await timeCalls(key, caller, elementSide(bob), CALLS);
+      await Promise.all([ alice.quit(), bob.quit() ]);
+      await server.stop();
+      return {...r, args : extra};
+    });
+    save();
+  }
 
-  out.floor = await measured('set-up floor', async () => {
-    const lines = execFileSync(join(buildDir, 'tools', 'bench', 'webrtccall-bench-floor'),
-                               [ '--calls', String(CALLS + 1) ], {stdio : [ 'ignore', 'pipe', 'inherit' ]})
-                      .toString()
-                      .trim()
-                      .split('\n')
-                      .map((l) => JSON.parse(l))
-                      .map((s) => ({...s, both_ms : Math.max(s.caller_ms, s.callee_ms)}));
-    return {warmup : lines[0], samples : lines.slice(1)};
-  });
-  save();
+  for (const [key, extra] of [['floor', []], ['floor_low', [ '--low-latency', '--latency', '20' ]]]) {
+    out[key] = await measured(`set-up ${key}`, async () => {
+      const lines = execFileSync(join(buildDir, 'tools', 'bench', 'webrtccall-bench-floor'),
+                                 [ '--calls', String(CALLS + 1), ...extra ],
+                                 {stdio : [ 'ignore', 'pipe', 'inherit' ]})
+                        .toString()
+                        .trim()
+                        .split('\n')
+                        .map((l) => JSON.parse(l))
+                        .map((s) => ({...s, both_ms : Math.max(s.caller_ms, s.callee_ms)}));
+      return {warmup : lines[0], samples : lines.slice(1), args : extra};
+    });
+    save();
+  }
 
   const camera = cameraFiles();
   const browsers = await Promise.all([ launchBrowser(camera), launchBrowser(camera) ]);
@@ -319,7 +327,7 @@ async function latencyBenchmarks() {
   // README.md's pipeline and the element's defaults.
   out.element_default = await elementLatency('default', []);
   save();
-  for (const ms of [ 0, 20, 50 ]) {
+  for (const ms of [ 0, 5, 20 ]) {
     out[`element_low_${ms}`] =
         await elementLatency(`low-${ms}`, [ '--low-latency', '--latency', String(ms) ]);
     save();
@@ -353,15 +361,25 @@ async function costBenchmarks() {
   const out = {per_call : [], concurrency : []};
   const server = await startServer('bench-load');
   try {
-    for (const [width, height, bitrate] of [[640, 480, 1000], [1280, 720, 2500]]) {
-      for (const codec of [ 'vp8', 'h264' ]) {
-        const args = [ '--calls', '1', '--seconds', '20', '--width', String(width), '--height',
-                       String(height), '--codec', codec, '--bitrate', String(bitrate) ];
-        const r = await measured(`cost ${width}x${height} ${codec}`, () => runLoad(server, args));
-        log(JSON.stringify(r));
-        out.per_call.push(r);
-        save();
-      }
+    // Both codecs at both sizes with their encoders as element-peer and docs/element.md set
+    // them, at a fixed bitrate; then VP8 with libvpx's fastest real-time speed, for comparison
+    // (vp8enc's default cpu-used=0 is its slowest).
+    const configs = [];
+    for (const [width, height, bitrate] of [[640, 480, 1000], [1280, 720, 2500]])
+      for (const codec of [ 'vp8', 'h264' ])
+        configs.push({width, height, bitrate, codec, options : ''});
+    configs.push({width : 640, height : 480, bitrate : 1000, codec : 'vp8', options : 'cpu-used=8'});
+    for (const {width, height, bitrate, codec, options: encoderOptions} of configs) {
+      const args = [ '--calls', '1', '--seconds', '20', '--width', String(width), '--height',
+                     String(height), '--codec', codec, '--bitrate', String(bitrate) ];
+      if (encoderOptions)
+        args.push('--encoder-options', encoderOptions);
+      const r = await measured(`cost ${width}x${height} ${codec} ${encoderOptions}`,
+                               () => runLoad(server, args));
+      log(JSON.stringify(r));
+      out.per_call.push(r);
+      results.cost = out;
+      save();
     }
     // The most concurrent 640x480 VP8 calls that hold >= 29 fps each way over the window:
     // start from what the one-call CPU figure predicts for two cores, then step.

@@ -19,7 +19,7 @@ std::string encoder_description(const EndpointConfig &c) {
     std::string e = "x264enc tune=zerolatency speed-preset=ultrafast key-int-max=60";
     if (c.bitrate_kbps)
       e += " bitrate=" + std::to_string(c.bitrate_kbps);
-    return e + " ! video/x-h264,profile=constrained-baseline";
+    return e + " " + c.encoder_options + " ! video/x-h264,profile=constrained-baseline";
   }
   // README.md's line is `vp8enc deadline=1`; docs/element.md advises
   // lag-in-frames=0 for low delay.
@@ -28,7 +28,7 @@ std::string encoder_description(const EndpointConfig &c) {
     e += " lag-in-frames=0";
   if (c.bitrate_kbps)
     e += " target-bitrate=" + std::to_string(c.bitrate_kbps * 1000);
-  return e;
+  return e + " " + c.encoder_options;
 }
 
 } // namespace

@@ -24,6 +24,7 @@ struct EndpointConfig {
   std::string codec = "vp8";   // vp8 or h264
   bool low_latency = false;    // the encoder without lookahead (docs/element.md's advice)
   int bitrate_kbps = 0;        // 0: the encoder's default
+  std::string encoder_options; // more encoder properties, e.g. "cpu-used=8"
   int latency_ms = -1;         // the element's jitter buffer; -1: its default
   bool stamp = false;          // draw and read capture timestamps
   bool motion = false;         // scroll the picture, so the encoder has work like a camera's
