@@ -321,7 +321,7 @@ def bad_usage(folder):
     ]
     for args, message in cases:
         cli = Cli("cli " + " ".join(args), args)
-        cli.expect_exit(USAGE, timeout=10)
+        cli.expect_exit(USAGE)
         check(any(message in line for line in cli.errors),
               "%s: the error does not say %r:\n%s" % (cli.name, message, cli.output()))
 
@@ -329,7 +329,7 @@ def bad_usage(folder):
 def server_unreachable(folder):
     url = "ws://127.0.0.1:%d" % free_port()
     cli = Cli("cli", ["--server", url, "--user", "bob", "--reconnect-timeout", "0"] + COMMON)
-    cli.expect_exit(UNREACHABLE, timeout=10)
+    cli.expect_exit(UNREACHABLE)
     check(any("Cannot reach the signaling server at " + url in line for line in cli.errors),
           "the error does not name the server:\n" + cli.output())
 
