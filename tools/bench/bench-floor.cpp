@@ -5,7 +5,7 @@
 // tone, both ways; the same jitter-buffer latency), timed from create-offer
 // to the first decoded frame on each side.
 //
-//   webrtccall-bench-floor [--calls 20] [--latency 200] [--low-latency]
+//   webrtccall-bench-floor [--calls 20] [--latency 200] [--low-latency] [--faststart PACKETS]
 //
 // Prints one JSON line per call: {"call":I,"caller_ms":X,"callee_ms":Y}, the
 // first being the process's first call (DTLS certificate made then).
@@ -129,10 +129,13 @@ int main(int argc, char **argv) {
   gst_init(&argc, &argv);
   int calls = 20, latency = 200;
   gboolean low_latency = FALSE;
+  int faststart = 0;
   GOptionEntry entries[] = {
       {"calls", 0, 0, G_OPTION_ARG_INT, &calls, "Calls to time", "N"},
       {"latency", 0, 0, G_OPTION_ARG_INT, &latency, "webrtcbin's latency", "MS"},
       {"low-latency", 0, 0, G_OPTION_ARG_NONE, &low_latency, "vp8enc lag-in-frames=0", nullptr},
+      {"faststart", 0, 0, G_OPTION_ARG_INT, &faststart,
+       "faststart-min-packets on the jitter buffers", "PACKETS"},
       {}};
   g_autoptr(GOptionContext) context = g_option_context_new("- call set-up floor");
   g_option_context_add_main_entries(context, entries, nullptr);
@@ -143,6 +146,8 @@ int main(int argc, char **argv) {
   for (int i = 0; i < calls; i++) {
     std::string d = side_description("a", encoder, latency) + side_description("b", encoder, latency);
     GstElement *pipeline = gst_parse_launch(d.c_str(), nullptr);
+    if (faststart > 0)
+      set_jitterbuffer_faststart(pipeline, unsigned(faststart));
     Side a, b;
     a.webrtc = gst_bin_get_by_name(GST_BIN(pipeline), "a");
     b.webrtc = gst_bin_get_by_name(GST_BIN(pipeline), "b");

@@ -5,10 +5,10 @@
 //   webrtccall-bench-peer --server ws://127.0.0.1:PORT/ --user alice
 //       [--ice-addresses 127.0.0.1] [--width 640 --height 480] [--codec vp8|h264]
 //       [--low-latency] [--latency MS] [--bitrate KBPS] [--encoder-options "cpu-used=8"]
-//       [--stamp] [--motion] [--no-audio]
+//       [--stamp] [--motion] [--no-audio] [--faststart PACKETS]
 //
-// stdin, one command a line: call NAME, hangup, latencies, frames, pipeline-latency, quit (or
-// end of input).
+// stdin, one command a line: call NAME, hangup, latencies, frames, pipeline-latency,
+// element-latencies, quit (or end of input).
 // stdout, one JSON object a line, times in ms since the epoch:
 //   {"event":"playing"}
 //   {"event":"state","state":S,"reason":R,"t":T}      every webrtccall-state message
@@ -94,6 +94,33 @@ void command(const std::string &line) {
     std::snprintf(text, sizeof text, "{\"event\":\"pipeline-latency\",\"live\":%s,\"min_ms\":%.1f}",
                   live ? "true" : "false", min / 1e6);
     emit(text);
+  } else if (line == "element-latencies") {
+    // Every src pad's latency query, to find which element adds what to
+    // the pipeline's latency (docs/benchmarks.md).
+    GstIterator *it = gst_bin_iterate_recurse(GST_BIN(endpoint->pipeline()));
+    GValue item = G_VALUE_INIT;
+    std::string out = "{\"event\":\"element-latencies\",\"pads\":{";
+    bool first = true;
+    while (gst_iterator_next(it, &item) == GST_ITERATOR_OK) {
+      auto *element = GST_ELEMENT(g_value_get_object(&item));
+      for (GList *l = element->srcpads; l; l = l->next) {
+        g_autoptr(GstQuery) query = gst_query_new_latency();
+        gboolean live = FALSE;
+        GstClockTime min = 0, max = 0;
+        if (!gst_pad_query(GST_PAD(l->data), query))
+          continue;
+        gst_query_parse_latency(query, &live, &min, &max);
+        g_autofree char *name = gst_object_get_path_string(GST_OBJECT(l->data));
+        char number[32];
+        std::snprintf(number, sizeof number, "%.1f", min / 1e6);
+        out += std::string(first ? "" : ",") + quoted(name) + ":" + number;
+        first = false;
+      }
+      g_value_reset(&item);
+    }
+    g_value_unset(&item);
+    gst_iterator_free(it);
+    emit(out + "}}");
   } else if (line == "quit") {
     g_main_loop_quit(loop);
   } else {
@@ -126,6 +153,7 @@ int main(int argc, char **argv) {
   gboolean low_latency = FALSE, stamp = FALSE, motion = FALSE, no_audio = FALSE;
   int latency = -1, bitrate = 0, width = 640, height = 480;
   g_autofree char *encoder_options = nullptr;
+  int faststart = 0;
   GOptionEntry entries[] = {
       {"server", 0, 0, G_OPTION_ARG_STRING, &server, "Signaling server URL", "URL"},
       {"user", 0, 0, G_OPTION_ARG_STRING, &user, "User name", "NAME"},
@@ -138,6 +166,8 @@ int main(int argc, char **argv) {
       {"bitrate", 0, 0, G_OPTION_ARG_INT, &bitrate, "Encoder bitrate", "KBPS"},
       {"encoder-options", 0, 0, G_OPTION_ARG_STRING, &encoder_options,
        "More encoder properties", "PROPS"},
+      {"faststart", 0, 0, G_OPTION_ARG_INT, &faststart,
+       "Experiment: faststart-min-packets on webrtcbin's jitter buffers", "PACKETS"},
       {"stamp", 0, 0, G_OPTION_ARG_NONE, &stamp, "Stamp frames and read the stamps", nullptr},
       {"motion", 0, 0, G_OPTION_ARG_NONE, &motion, "Scroll the picture", nullptr},
       {"no-audio", 0, 0, G_OPTION_ARG_NONE, &no_audio, "Send no audio", nullptr},
@@ -160,6 +190,7 @@ int main(int argc, char **argv) {
   c.bitrate_kbps = bitrate;
   c.encoder_options = encoder_options ? encoder_options : "";
   c.stamp = stamp;
+  c.faststart_packets = faststart > 0 ? unsigned(faststart) : 0;
   c.motion = motion;
   c.audio = !no_audio;
 

@@ -11,6 +11,17 @@ double wall_ms() {
   return g_get_real_time() / 1000.0;
 }
 
+void set_jitterbuffer_faststart(GstElement *bin, unsigned packets) {
+  g_signal_connect(bin, "deep-element-added",
+                   G_CALLBACK(+[](GstBin *, GstBin *, GstElement *element, gpointer data) {
+                     GstElementFactory *factory = gst_element_get_factory(element);
+                     if (factory && g_str_equal(GST_OBJECT_NAME(factory), "rtpjitterbuffer"))
+                       g_object_set(element, "faststart-min-packets", GPOINTER_TO_UINT(data),
+                                    nullptr);
+                   }),
+                   GUINT_TO_POINTER(packets));
+}
+
 namespace {
 
 std::string encoder_description(const EndpointConfig &c) {
@@ -114,6 +125,8 @@ Endpoint::Endpoint(const EndpointConfig &c, StateHook on_state)
     gst_object_unref(raw_caps);
   }
   g_signal_connect(call_, "pad-added", G_CALLBACK(on_pad_added), this);
+  if (c.faststart_packets)
+    set_jitterbuffer_faststart(pipeline_, c.faststart_packets);
   g_autoptr(GstBus) bus = gst_element_get_bus(pipeline_);
   bus_watch_ = gst_bus_add_watch(bus, on_bus, this);
 }

@@ -30,6 +30,10 @@ struct EndpointConfig {
   bool motion = false;         // scroll the picture, so the encoder has work like a camera's
   bool audio = true;           // an Opus tone besides the video
   bool sink_sync = true;       // the sink waits for each frame's time, as a display would
+  // An experiment for docs/benchmarks.md, not a setting of the element: set
+  // faststart-min-packets on every jitter buffer webrtcbin makes, so the first
+  // frame need not wait out `latency` (rtpjitterbuffer's default); 0: leave it.
+  unsigned faststart_packets = 0;
 };
 
 class Endpoint {
@@ -74,5 +78,9 @@ private:
 };
 
 double wall_ms();
+
+// Sets faststart-min-packets on every rtpjitterbuffer added anywhere in `bin`
+// from now on (see EndpointConfig::faststart_packets).
+void set_jitterbuffer_faststart(GstElement *bin, unsigned packets);
 
 } // namespace webrtccall::bench

@@ -20,8 +20,10 @@ import matplotlib.pyplot as plt  # noqa: E402
 SETUP_ROWS = [
     ("element_element", "element → element, our server (defaults)"),
     ("element_element_low", "element → element, our server (low-latency settings)"),
+    ("element_element_faststart", "element → element, defaults + jitter-buffer faststart (experiment)"),
     ("floor", "floor: two webrtcbins, SDP in-process (defaults)"),
     ("floor_low", "floor: two webrtcbins (low-latency settings)"),
+    ("floor_faststart", "floor: two webrtcbins, defaults + faststart"),
     ("browser_browser_tutorial", "browser → browser, tutorial's server.js"),
     ("browser_browser_ours", "browser → browser, our server"),
     ("element_browser", "element → browser, our server"),
@@ -58,7 +60,7 @@ def setup(results, out, lines):
             f"{statistics.median(caller):.0f} ms | {pct(caller, 90):.0f} ms | "
             f"{statistics.median(callee):.0f} ms | {pct(callee, 90):.0f} ms | "
             f"{r['warmup']['both_ms']:.0f} ms |")
-    fig, ax = plt.subplots(figsize=(9, 4.8))
+    fig, ax = plt.subplots(figsize=(10, 5.5))
     data = [[s["both_ms"] for s in results[k]["samples"]] for k, _ in rows]
     ax.boxplot(data, vert=False, labels=[label for _, label in rows], whis=(10, 90),
                showfliers=True)
