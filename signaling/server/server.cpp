@@ -4,6 +4,10 @@
 #include "protocol/parse.hpp"
 #include "protocol/serialize.hpp"
 
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+
 #include <algorithm>
 #include <cstring>
 
@@ -94,6 +98,12 @@ bool Server::start(GError **error) {
 
   service_ = adopt(g_socket_service_new());
   GSocketListener *listener = G_SOCKET_LISTENER(service_.get());
+  // GLib's default backlog is 10. When more clients connect at once (a
+  // server restart: every client reconnects), the kernel drops the rest of
+  // the handshakes and the clients wait out SYN retransmissions, seconds to
+  // minutes, or are reset (docs/benchmarks.md, "Signaling"). The kernel caps
+  // this at net.core.somaxconn. Set before any port is added, as GLib asks.
+  g_socket_listener_set_backlog(listener, SOMAXCONN);
   if (options_.host.empty()) {
     if (options_.port == 0) {
       port_ = g_socket_listener_add_any_inet_port(listener, nullptr, error);
@@ -153,6 +163,13 @@ gboolean Server::on_incoming(GSocketService *, GSocketConnection *socket, GObjec
   g_autoptr(GSocketAddress) local = g_socket_connection_get_local_address(socket, nullptr);
   if (!remote || !local)
     return TRUE; // already reset by the client: dropping our ref closes it
+  // Nagle's algorithm would hold a message back while the one before it is
+  // unacknowledged, and the client delays its ACK by up to 40 ms: an answer
+  // relayed right after an offer, or a burst of candidates, arrived 40 ms
+  // late (docs/benchmarks.md, "Signaling"). Each message is one write, so
+  // nothing is gained by coalescing.
+  g_socket_set_option(g_socket_connection_get_socket(socket), IPPROTO_TCP, TCP_NODELAY, 1,
+                      nullptr);
 
   std::string address = address_string(remote, false);
   const Limits &limits = self->options_.limits;
