@@ -32,6 +32,11 @@ void free_weak(gpointer data, GClosure *) {
 
 using StructurePtr = std::shared_ptr<GstStructure>;
 using MediaClock = std::shared_ptr<std::atomic<gint64>>; // see CallSession::last_media_us_
+using InFlight = std::shared_ptr<std::atomic<int>>;      // see CallSession::stats_in_flight_
+
+// How long close() lets get-stats replies in flight finish (they take
+// milliseconds; this only bounds a webrtcbin that stopped answering).
+constexpr gint64 kStatsDrainUs = 2 * G_USEC_PER_SEC;
 
 // A promise whose reply reaches `then` on the signaling thread, if the
 // session still exists then. The session keeps a reference to every promise
@@ -42,6 +47,7 @@ struct PromiseData {
   Weak session;
   ElementContext *context;
   std::function<void(CallSession &, const GstStructure *)> then;
+  InFlight in_flight; // counts the promise until it settles; may be null
 };
 
 void on_promise(GstPromise *promise, gpointer data) {
@@ -49,6 +55,8 @@ void on_promise(GstPromise *promise, gpointer data) {
   StructurePtr reply;
   if (gst_promise_wait(promise) == GST_PROMISE_RESULT_REPLIED && gst_promise_get_reply(promise))
     reply.reset(gst_structure_copy(gst_promise_get_reply(promise)), gst_structure_free);
+  if (d->in_flight)
+    d->in_flight->fetch_sub(1);
   d->context->invoke([session = d->session, then = d->then, reply, promise] {
     if (auto alive = session.lock()) {
       alive->forget_promise(promise);
@@ -247,7 +255,7 @@ void CallSession::fail(std::string reason, std::string message, std::string deta
 GstPromise *
 CallSession::make_promise(std::function<void(CallSession &, const GstStructure *)> then) {
   GstPromise *promise = gst_promise_new_with_change_func(
-      on_promise, new PromiseData{weak_from_this(), &context_, std::move(then)},
+      on_promise, new PromiseData{weak_from_this(), &context_, std::move(then), nullptr},
       [](gpointer data) { delete static_cast<PromiseData *>(data); });
   pending_promises_.push_back(gst_promise_ref(promise));
   return promise;
@@ -264,10 +272,17 @@ void CallSession::forget_promise(GstPromise *promise) {
 void CallSession::request_stats(std::function<void(const GstStructure *)> done) {
   if (closed_ || !webrtc_)
     return;
-  GstPromise *promise = make_promise([done](CallSession &self, const GstStructure *reply) {
-    if (!self.closed_ && reply)
-      done(reply);
-  });
+  // Not in pending_promises_: close() lets it finish rather than interrupt it.
+  stats_in_flight_->fetch_add(1);
+  GstPromise *promise = gst_promise_new_with_change_func(
+      on_promise,
+      new PromiseData{weak_from_this(), &context_,
+                      [done](CallSession &self, const GstStructure *reply) {
+                        if (!self.closed_ && reply)
+                          done(reply);
+                      },
+                      stats_in_flight_},
+      [](gpointer data) { delete static_cast<PromiseData *>(data); });
   g_signal_emit_by_name(webrtc_, "get-stats", nullptr, promise);
   gst_promise_unref(promise);
 }
@@ -870,6 +885,13 @@ void CallSession::close(bool eos) {
     gst_promise_interrupt(promise);
     gst_promise_unref(promise);
   }
+  // webrtcbin 1.22 answers get-stats on its own thread by walking its RTP
+  // sessions' tables, which stopping it empties: at the same moment GLib
+  // reports a table changed under iteration (seen under AddressSanitizer).
+  // An interrupted promise does not stop that walk, so wait for it to end.
+  for (gint64 deadline = g_get_monotonic_time() + kStatsDrainUs;
+       stats_in_flight_->load() > 0 && g_get_monotonic_time() < deadline;)
+    g_usleep(1000);
   if (webrtc_) {
     GstStateChangeReturn result = remove_element(GST_BIN(element_), webrtc_);
     if (result != GST_STATE_CHANGE_SUCCESS)

@@ -136,6 +136,8 @@ private:
   std::vector<guint> rejected_mlines_;  // of the offer we answer: port 0 in our answer
   std::vector<protocol::IceCandidate> pending_candidates_; // until the remote description is set
   std::vector<GstPromise *> pending_promises_;             // holds refs; interrupted on close
+  // get-stats requests webrtcbin has not answered yet; close() waits for them.
+  std::shared_ptr<std::atomic<int>> stats_in_flight_ = std::make_shared<std::atomic<int>>(0);
   bool remote_set_ = false;
   bool relay_gathered_ = false; // a TURN relay candidate of ours: the TURN server let us in
   bool connected_ = false;
