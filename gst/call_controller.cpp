@@ -189,7 +189,7 @@ std::shared_ptr<CallSession> CallController::make_session(const std::string &pee
     }
     if (self) {
       if (self->session_)
-        self->send_leave(LeaveReason::kHangup);
+        self->send_leave(LeaveReason::kFailed);
       self->end_call(failure.reason, &failure);
     }
   };
@@ -394,6 +394,12 @@ void CallController::on_leave(const Leave &leave) {
       failure = {"busy", remote_ + " is in another call. Try again later.", ""};
     else if (leave.reason == LeaveReason::kGone)
       failure = {"peer-gone", remote_ + " went offline before answering.", ""};
+    else if (leave.reason == LeaveReason::kFailed)
+      failure = {"peer-failed",
+                 remote_ + " could not take the call (its log says why: often no common codec).",
+                 ""};
+    else if (leave.reason == LeaveReason::kMissed)
+      failure = {"no-answer", remote_ + " did not answer in time.", ""};
     else
       failure = {"declined", remote_ + " declined the call.", ""};
     end_call(failure.reason, &failure);
@@ -480,7 +486,7 @@ void CallController::start_call_timer() {
           self->end_call(failure.reason, &failure);
         } else if (self->state_ == CallState::kRinging) {
           // Nobody answered or rejected the incoming call in time.
-          self->client_->send(Leave{self->remote_, LeaveReason::kRejected});
+          self->client_->send(Leave{self->remote_, LeaveReason::kMissed});
           self->pending_offer_.clear();
           self->set_state(CallState::kLoggedIn, "no-answer");
           self->remote_.clear();
@@ -563,14 +569,17 @@ void CallController::end_call(const std::string &reason, const CallFailure *fail
   context_.cancel(stats_timer_);
   stats_timer_ = 0;
   std::string peer = remote_;
-  bool had_media = false;
-  if (session_) {
-    had_media = session_->has_outputs();
-    session_->close(settings_.end_on_hangup);
+  std::shared_ptr<CallSession> session = std::move(session_);
+  bool had_media = session && session->has_outputs();
+  // The state message first, the media's end (EOS on the src pads) after:
+  // an application that sees EOS must already know why the call ended.
+  std::shared_ptr<void> close_media(nullptr, [this, session](void *) {
+    if (!session)
+      return;
+    session->close(settings_.end_on_hangup);
     if (settings_.end_on_hangup)
-      ended_session_ = std::move(session_);
-    session_.reset();
-  }
+      ended_session_ = session;
+  });
   if (failure)
     hooks_.failure(FailureKind::kCall, failure->reason, failure->message, failure->detail);
   if (settings_.end_on_hangup) {

@@ -28,11 +28,10 @@ constexpr std::array<std::pair<ErrorCode, std::string_view>, 17> kErrorCodes{{
     {ErrorCode::kAuthFailed, "auth-failed"},
 }};
 
-constexpr std::array<std::pair<LeaveReason, std::string_view>, 4> kLeaveReasons{{
-    {LeaveReason::kHangup, "hangup"},
-    {LeaveReason::kRejected, "rejected"},
-    {LeaveReason::kGone, "gone"},
-    {LeaveReason::kBusy, "busy"},
+constexpr std::array<std::pair<LeaveReason, std::string_view>, 6> kLeaveReasons{{
+    {LeaveReason::kHangup, "hangup"},   {LeaveReason::kRejected, "rejected"},
+    {LeaveReason::kGone, "gone"},       {LeaveReason::kBusy, "busy"},
+    {LeaveReason::kFailed, "failed"},   {LeaveReason::kMissed, "missed"},
 }};
 
 template <class Enum, std::size_t N>

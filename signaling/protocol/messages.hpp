@@ -44,7 +44,9 @@ std::string_view to_string(ErrorCode code);
 std::optional<ErrorCode> error_code_from_string(std::string_view text);
 
 // Why a call ended, carried by `leave` (extension).
-enum class LeaveReason { kHangup, kRejected, kGone, kBusy };
+// kFailed: the callee could not take the call (no common codec, say);
+// kMissed: nobody answered it in time. Both tell a caller it was not declined.
+enum class LeaveReason { kHangup, kRejected, kGone, kBusy, kFailed, kMissed };
 
 std::string_view to_string(LeaveReason reason);
 std::optional<LeaveReason> leave_reason_from_string(std::string_view text);

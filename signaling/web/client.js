@@ -375,6 +375,10 @@ function onLeave(message) {
     showError(`${who} is in another call.`);
   else if (message.reason === 'gone')
     showError(`${who} left.`);
+  else if (message.reason === 'failed')
+    showError(`${who} could not take the call.`);
+  else if (message.reason === 'missed')
+    showError(`${who} did not answer.`);
   else
     showError(calling ? `${who} declined the call.` : `${who} hung up.`);
 }

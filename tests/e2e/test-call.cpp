@@ -241,6 +241,45 @@ void test_reject() {
   expect_eq(bob.wait_state("logged-in", 5000), "rejected");
 }
 
+// The callee cannot take the call (no common video codec): the caller is
+// told so, not that it was declined.
+void test_callee_that_cannot_take_the_call() {
+  ServerProcess server = ServerProcess::ours();
+  EndpointOptions b = side(server, "bob");
+  b.video_encoder = "x264enc tune=zerolatency speed-preset=ultrafast ! "
+                    "video/x-h264,profile=constrained-baseline";
+  CallEndpoint bob(b);
+  bob.play();
+  bob.wait_state("logged-in", kSetupMs);
+  EndpointOptions a = side(server, "alice", "bob");
+  a.video_encoder = "capsfilter caps=video/x-raw,format=I420 ! vp9enc deadline=1 lag-in-frames=0";
+  CallEndpoint alice(a);
+  alice.play();
+  std::string reason;
+  bob.wait_error(kSetupMs, &reason);
+  expect_eq(reason, "no-common-codec");
+  std::string message = alice.wait_error(5000, &reason);
+  expect_eq(reason, "peer-failed");
+  g_assert_true(message.find("bob could not take the call") != std::string::npos);
+}
+
+// Nobody answers the ringing call in time: the caller hears it was missed.
+void test_missed_call() {
+  ServerProcess server = ServerProcess::ours();
+  EndpointOptions b = side(server, "bob");
+  b.properties = "auto-answer=false call-timeout=1";
+  CallEndpoint bob(b);
+  bob.play();
+  bob.wait_state("logged-in", kSetupMs);
+  CallEndpoint alice(side(server, "alice", "bob"));
+  alice.play();
+  bob.wait_state("ringing", kSetupMs);
+  std::string reason;
+  alice.wait_error(5000, &reason);
+  expect_eq(reason, "no-answer");
+  expect_eq(bob.wait_state("logged-in", 5000), "no-answer");
+}
+
 // Without end-on-hangup the element stays logged in and takes the next call.
 void test_second_call_in_same_pipeline() {
   ServerProcess server = ServerProcess::ours();
@@ -764,6 +803,8 @@ int main(int argc, char **argv) {
   g_test_add_func("/call/error/busy", test_busy);
   g_test_add_func("/call/error/no-answer", test_no_answer);
   g_test_add_func("/call/error/no-common-codec", test_no_common_codec);
+  g_test_add_func("/call/error/callee-cannot-take-the-call", test_callee_that_cannot_take_the_call);
+  g_test_add_func("/call/missed", test_missed_call);
   g_test_add_func("/call/error/warning-without-end-on-hangup",
                   test_failure_is_warning_without_end_on_hangup);
   g_test_add_func("/call/error/ice-failed", test_ice_failed);

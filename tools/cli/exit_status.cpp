@@ -16,6 +16,7 @@ ExitStatus status_for_reason(const std::string &reason, bool call_took_place) {
       {"peer-offline", ExitStatus::kNoAnswer},
       {"no-answer", ExitStatus::kNoAnswer},
       {"no-common-codec", ExitStatus::kCallFailed},
+      {"peer-failed", ExitStatus::kCallFailed},
       {"negotiation-failed", ExitStatus::kCallFailed},
       {"ice-failed", ExitStatus::kCallFailed},
       {"media-timeout", ExitStatus::kCallFailed},
