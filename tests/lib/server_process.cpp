@@ -2,8 +2,10 @@
 
 #include <glib/gstdio.h>
 #include <libsoup/soup.h>
+#include <sys/prctl.h>
 
 #include <csignal>
+#include <cstdlib>
 #include <utility>
 
 namespace webrtccall::test {
@@ -35,6 +37,10 @@ std::string required_env(const char *name) {
 ServerProcess::ServerProcess(const std::vector<std::string> &argv, bool tutorial)
     : stdout_path_(temp_path("stdout")), stderr_path_(temp_path("stderr")), tutorial_(tutorial) {
   g_autoptr(GSubprocessLauncher) launcher = g_subprocess_launcher_new(G_SUBPROCESS_FLAGS_NONE);
+  // A test that fails aborts without running our destructor: the server must
+  // not outlive it (a load test's would go on holding its port and memory).
+  g_subprocess_launcher_set_child_setup(
+      launcher, +[](gpointer) { prctl(PR_SET_PDEATHSIG, SIGKILL); }, nullptr, nullptr);
   // Files, not pipes: nobody drains a pipe during a test, and a full one
   // would stall the tutorial's server, which logs every message.
   g_subprocess_launcher_set_stdout_file_path(launcher, stdout_path_.c_str());
@@ -63,9 +69,11 @@ ServerProcess::ServerProcess(const std::vector<std::string> &argv, bool tutorial
   g_error("%s printed no URL within 10 s:\n%s", argv[0].c_str(), log().c_str());
 }
 
-ServerProcess ServerProcess::ours(const std::vector<std::string> &args) {
-  std::vector<std::string> argv = {
-      required_env("WEBRTCCALL_SIGNALING"), "--port", "0", "--host", "127.0.0.1", "--verbose"};
+ServerProcess ServerProcess::ours(const std::vector<std::string> &args, bool verbose) {
+  std::vector<std::string> argv = {required_env("WEBRTCCALL_SIGNALING"), "--port", "0", "--host",
+                                   "127.0.0.1"};
+  if (verbose)
+    argv.push_back("--verbose");
   argv.insert(argv.end(), args.begin(), args.end());
   return ServerProcess(argv, false);
 }
@@ -113,6 +121,11 @@ std::string ServerProcess::http_url(const std::string &path) const {
   if (!base.empty() && base.back() == '/' && !path.empty() && path[0] == '/')
     base.pop_back();
   return base + path;
+}
+
+int ServerProcess::pid() const {
+  const char *id = process_ ? g_subprocess_get_identifier(process_) : nullptr;
+  return id ? std::atoi(id) : 0;
 }
 
 bool ServerProcess::running() {

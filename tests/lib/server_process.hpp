@@ -13,8 +13,9 @@ namespace webrtccall::test {
 class ServerProcess {
 public:
   // Our webrtccall-signaling (path from $WEBRTCCALL_SIGNALING) with --port 0
-  // --host 127.0.0.1 plus `args`.
-  static ServerProcess ours(const std::vector<std::string> &args = {});
+  // --host 127.0.0.1 plus `args`, and --verbose unless a load test would make
+  // its log gigabytes.
+  static ServerProcess ours(const std::vector<std::string> &args = {}, bool verbose = true);
   // The tutorial's unchanged server.js, run with node and our port preload
   // ($NODE, $TUTORIAL_SERVER_JS, $TUTORIAL_PRELOAD, $NODE_PATH).
   static ServerProcess tutorial();
@@ -27,6 +28,7 @@ public:
   const std::string &url() const { return url_; }      // ws://127.0.0.1:PORT/
   std::string http_url(const std::string &path) const; // http://127.0.0.1:PORT/path
   bool is_tutorial() const { return tutorial_; }
+  int pid() const; // for a load generator that samples the server's memory and CPU
   bool running();
   // Sends `signal`, waits for the exit; returns the exit status, or -1 if it
   // did not exit by the deadline (then it is killed).
