@@ -183,6 +183,7 @@ bool Runner::connect_all() {
       progress("%u of %u clients logged in", logged_in_count_, options_.clients);
       next_report = now + 5 * kSecondNs;
     }
+    sample();
     poll(10);
   }
   return failed_ == 0;
