@@ -8,7 +8,7 @@ namespace webrtccall::protocol {
 namespace {
 
 // One table per enum so that the wire spelling lives in one place.
-constexpr std::array<std::pair<ErrorCode, std::string_view>, 17> kErrorCodes{{
+constexpr std::array<std::pair<ErrorCode, std::string_view>, 18> kErrorCodes{{
     {ErrorCode::kBadJson, "bad-json"},
     {ErrorCode::kBadMessage, "bad-message"},
     {ErrorCode::kBadField, "bad-field"},
@@ -26,6 +26,7 @@ constexpr std::array<std::pair<ErrorCode, std::string_view>, 17> kErrorCodes{{
     {ErrorCode::kRateLimited, "rate-limited"},
     {ErrorCode::kAuthRequired, "auth-required"},
     {ErrorCode::kAuthFailed, "auth-failed"},
+    {ErrorCode::kUnavailable, "unavailable"},
 }};
 
 constexpr std::array<std::pair<LeaveReason, std::string_view>, 6> kLeaveReasons{{

@@ -38,6 +38,7 @@ enum class ErrorCode {
   kRateLimited,     // too many messages
   kAuthRequired,    // the server wants a login token and got none
   kAuthFailed,      // the login token is malformed, expired or not for this name
+  kUnavailable,     // the server cannot check the name now (it lost Redis, --redis): try again
 };
 
 std::string_view to_string(ErrorCode code);

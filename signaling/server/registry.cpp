@@ -18,6 +18,7 @@ void Registry::log_out(ConnectionId connection) {
   auto it = sessions_.find(connection);
   if (it == sessions_.end())
     return;
+  unlink_remote(connection, it->second);
   by_name_.erase(it->second.name);
   sessions_.erase(it);
   presence_subscribers_.erase(connection);
@@ -33,6 +34,11 @@ void Registry::transfer(ConnectionId from, ConnectionId to) {
   if (moved.peer != 0)
     if (Session *peer = session(moved.peer); peer && peer->peer == from)
       peer->peer = to;
+  if (!moved.remote.name.empty()) {
+    auto &linked = by_remote_peer_[moved.remote.name];
+    linked.erase(from);
+    linked.insert(to);
+  }
   sessions_.emplace(to, std::move(moved));
   if (presence_subscribers_.erase(from))
     presence_subscribers_.insert(to);
@@ -69,10 +75,40 @@ void Registry::establish(ConnectionId a, ConnectionId b) {
   sessions_.at(b).state = CallState::kInCall;
 }
 
-std::optional<ConnectionId> Registry::end_call(ConnectionId connection) {
+void Registry::start_remote_call(ConnectionId connection, const RemoteUser &peer, CallState state) {
+  Session &self = sessions_.at(connection);
+  self.state = state;
+  self.peer = 0;
+  self.remote = peer;
+  by_remote_peer_[peer.name].insert(connection);
+}
+
+void Registry::establish_remote(ConnectionId connection) {
+  sessions_.at(connection).state = CallState::kInCall;
+}
+
+void Registry::unlink_remote(ConnectionId connection, Session &session) {
+  if (session.remote.name.empty())
+    return;
+  auto linked = by_remote_peer_.find(session.remote.name);
+  if (linked != by_remote_peer_.end()) {
+    linked->second.erase(connection);
+    if (linked->second.empty())
+      by_remote_peer_.erase(linked);
+  }
+  session.remote = RemoteUser{};
+}
+
+std::optional<FormerPeer> Registry::end_call(ConnectionId connection) {
   Session *self = session(connection);
-  if (!self || self->peer == 0)
+  if (!self || !self->in_call())
     return std::nullopt;
+  if (self->peer == 0) {
+    FormerPeer former{0, self->remote};
+    unlink_remote(connection, *self);
+    self->state = CallState::kIdle;
+    return former;
+  }
   ConnectionId peer = self->peer;
   self->peer = 0;
   self->state = CallState::kIdle;
@@ -80,7 +116,7 @@ std::optional<ConnectionId> Registry::end_call(ConnectionId connection) {
     other->peer = 0;
     other->state = CallState::kIdle;
   }
-  return peer;
+  return FormerPeer{peer, {}};
 }
 
 std::vector<std::string> Registry::names() const {
@@ -105,6 +141,33 @@ std::vector<std::pair<ConnectionId, ConnectionId>> Registry::links() const {
   for (const auto &[connection, session] : sessions_)
     if (session.peer != 0)
       result.emplace_back(connection, session.peer);
+  return result;
+}
+
+std::vector<std::pair<ConnectionId, RemoteUser>> Registry::remote_links() const {
+  std::vector<std::pair<ConnectionId, RemoteUser>> result;
+  for (const auto &[connection, session] : sessions_)
+    if (!session.remote.name.empty())
+      result.emplace_back(connection, session.remote);
+  return result;
+}
+
+std::vector<ConnectionId> Registry::linked_to(const RemoteUser &peer) const {
+  std::vector<ConnectionId> result;
+  auto linked = by_remote_peer_.find(peer.name);
+  if (linked == by_remote_peer_.end())
+    return result;
+  for (ConnectionId connection : linked->second)
+    if (sessions_.at(connection).remote == peer)
+      result.push_back(connection);
+  return result;
+}
+
+std::vector<ConnectionId> Registry::linked_to_instance(const std::string &instance) const {
+  std::vector<ConnectionId> result;
+  for (const auto &[connection, session] : sessions_)
+    if (!session.remote.name.empty() && session.remote.instance == instance)
+      result.push_back(connection);
   return result;
 }
 
