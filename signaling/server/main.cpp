@@ -1,5 +1,6 @@
 // webrtccall-signaling: the signaling server. Options, logging, signals and
 // the main loop; the work is in Server.
+#include "directory_factory.hpp"
 #include "ice_server_option.hpp"
 #include "server.hpp"
 #include "tokens.hpp"
@@ -78,6 +79,7 @@ bool parse_options(int argc, char **argv, ServerOptions &options, bool &verbose)
   g_autofree char *turn_secret_file = nullptr;
   g_auto(GStrv) turn_urls = nullptr;
   int turn_ttl = 86400;
+  g_autofree char *redis = nullptr;
   int port = options.port;
   gboolean greeting = FALSE, no_presence = FALSE, show_version = FALSE, verbose_flag = FALSE;
   auto &limits = options.limits;
@@ -128,6 +130,11 @@ bool parse_options(int argc, char **argv, ServerOptions &options, bool &verbose)
        "URL"},
       {"turn-ttl", 0, 0, G_OPTION_ARG_INT, &turn_ttl,
        "Seconds the TURN credentials last (default 86400); fresh ones are sent at half that", "S"},
+      {"redis", 0, 0, G_OPTION_ARG_STRING, &redis,
+       "Share users with the other instances that use this Redis: one namespace of names, "
+       "calls and presence across them (docs/server.md). Logins wait for Redis, and the URL "
+       "line is printed once it is reached",
+       "redis://HOST[:PORT]"},
       {"tls-cert", 0, 0, G_OPTION_ARG_FILENAME, &tls_cert,
        "PEM certificate: serve https:// and wss:// on the port (needs --tls-key)", "FILE"},
       {"tls-key", 0, 0, G_OPTION_ARG_FILENAME, &tls_key, "PEM private key for --tls-cert", "FILE"},
@@ -226,6 +233,14 @@ bool parse_options(int argc, char **argv, ServerOptions &options, bool &verbose)
         webrtccall::server::issue_login_token(options.auth_secret, issue_token, expiry).c_str());
     std::exit(0);
   }
+  if (redis) {
+    std::string problem = webrtccall::server::redis_url_problem(redis);
+    if (!problem.empty()) {
+      g_printerr("webrtccall-signaling: --redis %s: %s\n", redis, problem.c_str());
+      return false;
+    }
+    options.redis_url = redis;
+  }
   if (host)
     options.host = host;
   options.web_root = web_root ? web_root : default_web_root();
@@ -295,14 +310,17 @@ int main(int argc, char **argv) {
 
   Server server(options);
   g_autoptr(GError) error = nullptr;
-  if (!server.start(&error)) {
+  // The URL line says the server is ready: with --redis, once Redis is reached.
+  bool started = server.start(&error, [&server] {
+    std::printf("%s\n", server.url().c_str());
+    std::fflush(stdout);
+  });
+  if (!started) {
     g_printerr("webrtccall-signaling: cannot listen on %s port %u: %s\n",
                options.host.empty() ? "every interface" : options.host.c_str(), options.port,
                error->message);
     return 1;
   }
-  std::printf("%s\n", server.url().c_str());
-  std::fflush(stdout);
   g_info("listening on %s port %u", options.host.empty() ? "every interface" : options.host.c_str(),
          server.port());
 

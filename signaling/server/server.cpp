@@ -1,5 +1,6 @@
 #include "server.hpp"
 
+#include "directory_factory.hpp"
 #include "frame_limit_stream.hpp"
 #include "protocol/parse.hpp"
 #include "protocol/serialize.hpp"
@@ -73,9 +74,11 @@ void respond_text(SoupServerMessage *message, guint status, const char *type,
 } // namespace
 
 Server::Server(ServerOptions options)
-    : options_(std::move(options)),
-      router_(*this, RouterOptions{options_.presence, options_.ice_servers, options_.auth_secret,
-                                   options_.turn}) {}
+    : options_(std::move(options)), directory_(make_directory(options_.redis_url)),
+      router_(*this,
+              RouterOptions{options_.presence, options_.ice_servers, options_.auth_secret,
+                            options_.turn},
+              directory_.get()) {}
 
 Server::~Server() {
   connections_.clear();
@@ -85,7 +88,7 @@ Server::~Server() {
     g_socket_service_stop(service_.get());
 }
 
-bool Server::start(GError **error) {
+bool Server::start(GError **error, std::function<void()> ready) {
   if (!options_.tls_certificate.empty() || !options_.tls_key.empty()) {
     certificate_ = adopt(g_tls_certificate_new_from_files(options_.tls_certificate.c_str(),
                                                           options_.tls_key.c_str(), error));
@@ -142,6 +145,10 @@ bool Server::start(GError **error) {
         this, nullptr);
     g_source_attach(turn_refresh_.get(), g_main_context_get_thread_default());
   }
+  directory_->start([ready = std::move(ready)] {
+    if (ready)
+      ready();
+  });
   return true;
 }
 
@@ -358,7 +365,13 @@ void Server::on_upgrade_written(SoupServerMessage *message, gpointer data) {
 
 void Server::serve_health(SoupServerMessage *message) {
   std::string body = "{\"status\":\"ok\",\"users\":" + std::to_string(registry().size()) +
-                     ",\"connections\":" + std::to_string(connections_.size()) + "}\n";
+                     ",\"connections\":" + std::to_string(connections_.size());
+  // With --redis: this instance's id and whether it reaches Redis (users
+  // counts the users on this instance only).
+  if (!directory_->instance().empty())
+    body += ",\"instance\":\"" + directory_->instance() + "\",\"redis\":\"" +
+            (directory_->connected() ? "up" : "down") + "\"";
+  body += "}\n";
   respond_text(message, SOUP_STATUS_OK, "application/json", body);
 }
 
@@ -467,7 +480,7 @@ void Server::stop(std::function<void()> done) {
 void Server::finish_stop() {
   stop_deadline_.reset();
   if (auto done = std::exchange(stop_done_, nullptr))
-    done();
+    directory_->stop(std::move(done)); // lets the users' releases reach Redis
 }
 
 } // namespace webrtccall::server

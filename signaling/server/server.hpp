@@ -8,6 +8,7 @@
 
 #include "common/gobject_ptr.hpp"
 #include "connection.hpp"
+#include "directory.hpp"
 #include "limits.hpp"
 #include "router.hpp"
 
@@ -36,6 +37,7 @@ struct ServerOptions {
   std::vector<std::string> allowed_origins;
   std::string auth_secret; // non-empty: logins need a token (tokens.hpp)
   TurnSettings turn;       // short-lived TURN credentials (turn_credentials.hpp)
+  std::string redis_url;   // non-empty: share users with other instances (--redis)
   Limits limits;
 };
 
@@ -46,7 +48,9 @@ public:
   Server(const Server &) = delete;
   Server &operator=(const Server &) = delete;
 
-  bool start(GError **error);
+  // Listens; `ready` once logins can be taken (with --redis: once Redis is
+  // reached, which may be never).
+  bool start(GError **error, std::function<void()> ready = {});
   // A URL a client on this machine can connect to, e.g. ws://127.0.0.1:9090/.
   std::string url() const;
   guint16 port() const { return port_; }
@@ -88,6 +92,7 @@ private:
   void finish_stop();
 
   ServerOptions options_;
+  std::unique_ptr<Directory> directory_; // where users live; before the router that uses it
   Router router_;
   GObjectPtr<SoupServer> soup_;
   GObjectPtr<GSocketService> service_;
