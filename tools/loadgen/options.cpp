@@ -19,7 +19,7 @@ bool fail(const char *format, const char *detail = "") {
 } // namespace
 
 bool parse_options(int argc, char **argv, Options &options) {
-  g_autofree char *url = nullptr, *output = nullptr, *prefix = nullptr;
+  g_autofree char *url = nullptr, *peer_url = nullptr, *output = nullptr, *prefix = nullptr;
   int clients = 0, relay_clients = 0, setup_clients = 0, candidates = int(options.setup_candidates);
   int sdp_bytes = int(options.sdp_bytes), sources = 0,
       concurrency = int(options.connect_concurrency);
@@ -27,6 +27,10 @@ bool parse_options(int argc, char **argv, Options &options) {
   gboolean quiet = FALSE;
   GOptionEntry entries[] = {
       {"url", 0, 0, G_OPTION_ARG_STRING, &url, "The server's WebSocket URL (IPv4 address)",
+       "ws://HOST:PORT/"},
+      {"peer-url", 0, 0, G_OPTION_ARG_STRING, &peer_url,
+       "Where the second client of each pair (the callee) connects instead: another instance "
+       "sharing the server's Redis (--redis), so every call crosses instances",
        "ws://HOST:PORT/"},
       {"clients", 0, 0, G_OPTION_ARG_INT, &clients,
        "Clients in all; those neither relaying nor setting up calls stay logged in and idle "
@@ -90,6 +94,7 @@ bool parse_options(int argc, char **argv, Options &options) {
   if (!url)
     return fail("--url is required");
   options.url = url;
+  options.peer_url = peer_url ? peer_url : url;
   if (relay_clients < 0 || relay_clients % 2)
     return fail("--relay-clients must be even");
   if (setup_clients < 0 || setup_clients % 2)

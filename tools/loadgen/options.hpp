@@ -8,6 +8,7 @@ namespace webrtccall::loadgen {
 
 struct Options {
   std::string url;                    // ws://IPv4:PORT/PATH
+  std::string peer_url;               // where the second client of each pair connects; "": url
   unsigned clients = 0;               // in all; 0: the relay and set-up clients only
   unsigned relay_clients = 0;         // even: they make relay pairs
   double relay_rate = 0;              // candidates a second, all pairs together

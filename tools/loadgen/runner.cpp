@@ -80,6 +80,11 @@ bool Runner::run(Summary &summary) {
                  options_.url.c_str());
     return false;
   }
+  if (!parse_target(options_.peer_url, peer_target_)) {
+    std::fprintf(stderr, "webrtccall-loadgen: --peer-url %s: give ws://A.B.C.D:PORT/ (IPv4)\n",
+                 options_.peer_url.c_str());
+    return false;
+  }
   long open_files = raise_open_files_limit();
   if (open_files >= 0 && open_files < long(options_.clients) + 64) {
     std::fprintf(stderr,
@@ -106,6 +111,7 @@ bool Runner::run(Summary &summary) {
       SetupOptions{options_.setup_candidates, options_.sdp_bytes, options_.setup_timeout});
 
   summary.url = options_.url;
+  summary.peer_url = options_.peer_url;
   summary.clients = options_.clients;
   summary.relay_clients = options_.relay_clients;
   summary.setup_clients = options_.setup_clients;
@@ -171,7 +177,9 @@ bool Runner::connect_all() {
     while (started_ < options_.clients &&
            started_ - logged_in_count_ - failed_ < options_.connect_concurrency) {
       std::uint32_t i = started_++;
-      fleet_.clients[i]->start(epoll_fd_, sources_[i % sources_.size()], target_);
+      // Pairs are clients 2k and 2k+1: the callee of each goes to --peer-url.
+      fleet_.clients[i]->start(epoll_fd_, sources_[i % sources_.size()],
+                               i % 2 ? peer_target_ : target_);
     }
     std::int64_t now = now_ns();
     if (now >= deadline) {

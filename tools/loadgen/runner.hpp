@@ -54,6 +54,7 @@ private:
 
   Options options_;
   Target target_;
+  Target peer_target_; // the callees' (--peer-url)
   std::vector<in_addr> sources_;
   int epoll_fd_ = -1;
   Phase phase_ = Phase::kConnecting;

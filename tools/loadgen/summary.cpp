@@ -111,6 +111,7 @@ std::string summary_json(const Summary &s) {
   Writer w;
   w.boolean("ok", s.ok());
   w.text("url", s.url);
+  w.text("peer_url", s.peer_url);
   w.text("server", s.tutorial ? "tutorial" : "ours");
 
   w.begin("clients");

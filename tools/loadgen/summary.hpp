@@ -24,6 +24,7 @@ struct Sample {
 
 struct Summary {
   std::string url;
+  std::string peer_url; // the callees' server
   bool tutorial = false;
   unsigned clients = 0, logged_in = 0, relay_clients = 0, setup_clients = 0;
   unsigned source_addresses = 0;
