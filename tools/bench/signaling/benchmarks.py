@@ -22,8 +22,16 @@ RATES = [2000, 5000, 10000, 20000, 30000, 40000, 50000, 60000, 80000, 100000, 12
 
 
 def conditions():
-    """What else the machine was doing: its load average, 1 minute."""
-    return round(os.getloadavg()[0], 2)
+    """What else the machine was doing: its 1-minute load average, and the share
+    of the last 10 s in which some task waited for a CPU (Linux's pressure
+    stall information, 0 to 100; None where the kernel has none)."""
+    load = round(os.getloadavg()[0], 2)
+    try:
+        with open("/proc/pressure/cpu") as f:
+            some = f.readline().split()  # some avg10=... avg60=... avg300=... total=...
+        return {"load": load, "cpu_pressure": float(some[1].split("=")[1])}
+    except OSError:
+        return {"load": load, "cpu_pressure": None}
 
 
 def relay_clients_for(rate):
@@ -55,8 +63,11 @@ def relay_step(build, kind, rate, seconds, clients=None):
         "max_ms": latency["max"] / 1000,
         "server_cpu_percent": report["server_process"].get("cpu_window_percent"),
         "generator_cpu_percent": report["generator"].get("cpu_window_percent"),
+        # Ready to run but kept off the CPU by other processes (this machine is shared).
+        "server_wait_percent": report["server_process"].get("runqueue_wait_window_percent"),
+        "generator_wait_percent": report["generator"].get("runqueue_wait_window_percent"),
         "server_survived": alive,
-        "load_average": [load_before, conditions()],
+        "conditions": [load_before, conditions()],
         "command": report["command"],
     }
     step["sustained"] = (alive and step["errors"] == 0 and step["lost"] == 0 and
@@ -99,8 +110,8 @@ def describe_step(step):
     return (f"{step['server']:8} {step['offered_rate']:>7}/s offered, "
             f"{step['delivered_rate']:>8.0f}/s delivered, p50 {step['p50_ms']:.2f} ms, "
             f"p99 {step['p99_ms']:.2f} ms, lost {step['lost']}, errors {step['errors']}, "
-            f"server CPU {step['server_cpu_percent']}%, generator CPU "
-            f"{step['generator_cpu_percent']}%: "
+            f"server CPU {step['server_cpu_percent']}% (waited {step['server_wait_percent']}%), "
+            f"generator CPU {step['generator_cpu_percent']}%: "
             f"{'sustained' if step['sustained'] else 'NOT sustained'}")
 
 
@@ -129,7 +140,7 @@ def memory(build, kind, clients, settle, log):
         "kib_per_client": process.get("rss_per_client_kib"),
         "settle_seconds": settle,
         "server_survived": alive,
-        "load_average": [load_before, conditions()],
+        "conditions": [load_before, conditions()],
         "command": report["command"],
     }
     log(f"memory: {kind}: {result['logged_in']} idle clients, RSS {result['rss_before_kib']} -> "
@@ -174,11 +185,14 @@ def soak(build, clients, setups_per_minute, relay_clients, relay_rate, minutes, 
         "rss_slope_kib_per_minute": round(slope, 2) if slope is not None else None,
         "server_cpu_percent": report["server_process"].get("cpu_window_percent"),
         "generator_cpu_percent": report["generator"].get("cpu_window_percent"),
+        # Ready to run but kept off the CPU by other processes (this machine is shared).
+        "server_wait_percent": report["server_process"].get("runqueue_wait_window_percent"),
+        "generator_wait_percent": report["generator"].get("runqueue_wait_window_percent"),
         "server_survived": alive,
         "samples": [{"minutes": round((s["t"] - traffic["start"]) / 60, 3),
                      "rss_kib": s["server_rss_kib"], "setups_completed": s["setups_completed"]}
                     for s in samples],
-        "load_average": [load_before, conditions()],
+        "conditions": [load_before, conditions()],
         "command": report["command"],
     }
     log(f"soak: {result['clients']} clients, {minutes} min: {result['setups_completed']}/"
@@ -195,3 +209,33 @@ def least_squares_slope(points):
     sxx = sum((x - mean_x) ** 2 for x, _ in points)
     sxy = sum((x - mean_x) * (y - mean_y) for x, y in points)
     return sxy / sxx if sxx else 0.0
+
+
+def scaling(build, kind, rate, relay_clients, totals, seconds, log):
+    """The same relay traffic with more and more idle clients beside it: what
+    each connection costs the server while it does nothing."""
+    steps = []
+    for total in totals:
+        load_before = conditions()
+        with Server(kind, build) as server:
+            report = loadgen.run(build, server, clients=total, relay_clients=relay_clients,
+                                 relay_rate=rate, duration=seconds, warmup=min(3, seconds / 5))
+            alive = server.running()
+        latency = report["relay"]["latency_us"]
+        step = {
+            "server": kind, "clients": report["clients"]["logged_in"], "relay_rate": rate,
+            "relay_clients": relay_clients, "lost": report["relay"]["lost"],
+            "errors": report["errors"]["total"],
+            "p50_ms": latency["p50"] / 1000, "p99_ms": latency["p99"] / 1000,
+            "server_cpu_percent": report["server_process"].get("cpu_window_percent"),
+            "generator_cpu_percent": report["generator"].get("cpu_window_percent"),
+            "server_wait_percent": report["server_process"].get("runqueue_wait_window_percent"),
+            "connect_seconds": report["clients"]["connect_seconds"],
+            "server_survived": alive, "conditions": [load_before, conditions()],
+            "command": report["command"],
+        }
+        steps.append(step)
+        log(f"scaling: {kind:8} {step['clients']:>6} clients, {rate}/s relayed: server CPU "
+            f"{step['server_cpu_percent']}%, p50 {step['p50_ms']:.2f} ms, p99 "
+            f"{step['p99_ms']:.2f} ms, lost {step['lost']}, errors {step['errors']}")
+    return steps

@@ -50,6 +50,27 @@ def relay_rate(results, path):
     plt.close(fig)
 
 
+def scaling(steps, path):
+    """Server CPU for the same relay traffic against the connections it holds."""
+    fig, ax = plt.subplots(figsize=(8, 4.5))
+    for kind in COLOURS:
+        mine = [s for s in steps if s["server"] == kind]
+        if mine:
+            ax.plot([s["clients"] for s in mine], [s["server_cpu_percent"] for s in mine], "o-",
+                    color=COLOURS[kind], label=LABELS[kind])
+    rate = steps[0]["relay_rate"] if steps else 0
+    ax.set_title(f"Server CPU relaying {rate} candidates a second among 200 clients,\n"
+                 "with the other clients connected and idle")
+    ax.set_xlabel("clients connected")
+    ax.set_ylabel("server CPU (% of one core)")
+    ax.set_ylim(bottom=0)
+    ax.grid(True, alpha=0.3)
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+
+
 def soak(result, path):
     samples = result["samples"]
     minutes = [s["minutes"] for s in samples]
