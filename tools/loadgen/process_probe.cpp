@@ -57,6 +57,14 @@ std::optional<long> process_rss_kib(pid_t pid) {
   return std::nullopt;
 }
 
+std::optional<double> runqueue_wait_seconds(pid_t pid) {
+  std::ifstream file(pid ? "/proc/" + std::to_string(pid) + "/schedstat" : "/proc/self/schedstat");
+  unsigned long long on_cpu = 0, waiting = 0;
+  if (!(file >> on_cpu >> waiting))
+    return std::nullopt;
+  return double(waiting) / 1e9;
+}
+
 long raise_open_files_limit() {
   rlimit limit{};
   if (getrlimit(RLIMIT_NOFILE, &limit) != 0)

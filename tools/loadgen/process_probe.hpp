@@ -21,6 +21,10 @@ CpuTimes own_cpu();
 std::optional<CpuTimes> process_cpu(pid_t pid);
 // Resident set size in KiB (VmRSS).
 std::optional<long> process_rss_kib(pid_t pid);
+// Seconds a process's main thread (0: this one) has spent ready to run but
+// waiting for a CPU (/proc/PID/schedstat): on a shared machine, the time the
+// neighbours took from it.
+std::optional<double> runqueue_wait_seconds(pid_t pid);
 
 // Raises the soft open-files limit to the hard one; returns the new soft limit.
 long raise_open_files_limit();

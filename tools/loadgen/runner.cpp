@@ -234,7 +234,7 @@ void Runner::run_traffic(Summary &summary) {
   bool in_window = false;
   std::uint64_t sent_at_window = 0, received_at_window = 0;
   CpuTimes own_at_window;
-  double server_at_window = -1;
+  double server_at_window = -1, server_wait_at_window = -1, own_wait_at_window = 0;
   std::int64_t next_timeout_check = start;
   std::int64_t next_report = start + 10 * kSecondNs;
   for (std::int64_t now = start; now < end; now = now_ns()) {
@@ -243,6 +243,9 @@ void Runner::run_traffic(Summary &summary) {
       sent_at_window = relay_->sent();
       received_at_window = relay_->received();
       own_at_window = own_cpu();
+      own_wait_at_window = runqueue_wait_seconds(0).value_or(0);
+      if (options_.server_pid)
+        server_wait_at_window = runqueue_wait_seconds(options_.server_pid).value_or(-1);
       if (options_.server_pid)
         server_at_window = process_cpu(options_.server_pid).value_or(CpuTimes{-1, 0}).total();
     }
@@ -271,6 +274,12 @@ void Runner::run_traffic(Summary &summary) {
   summary.window_received = relay_->received() - received_at_window;
   summary.generator_cpu_window_user = own.user_seconds - own_at_window.user_seconds;
   summary.generator_cpu_window_system = own.system_seconds - own_at_window.system_seconds;
+  summary.generator_wait_window_seconds = runqueue_wait_seconds(0).value_or(0) - own_wait_at_window;
+  if (options_.server_pid && server_wait_at_window >= 0) {
+    auto wait = runqueue_wait_seconds(options_.server_pid);
+    if (wait)
+      summary.server_wait_window_seconds = *wait - server_wait_at_window;
+  }
   if (options_.server_pid && server_at_window >= 0) {
     auto server = process_cpu(options_.server_pid);
     if (server)

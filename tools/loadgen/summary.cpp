@@ -172,6 +172,9 @@ std::string summary_json(const Summary &s) {
   w.number("cpu_window_seconds", s.server_cpu_window_seconds, 2);
   if (s.server_cpu_window_seconds >= 0 && s.window_seconds > 0)
     w.number("cpu_window_percent", 100 * s.server_cpu_window_seconds / s.window_seconds, 1);
+  if (s.server_wait_window_seconds >= 0 && s.window_seconds > 0)
+    w.number("runqueue_wait_window_percent", 100 * s.server_wait_window_seconds / s.window_seconds,
+             1);
   w.end();
 
   w.begin("generator");
@@ -181,6 +184,9 @@ std::string summary_json(const Summary &s) {
     w.number("cpu_window_percent",
              100 * (s.generator_cpu_window_user + s.generator_cpu_window_system) / s.window_seconds,
              1);
+  if (s.window_seconds > 0)
+    w.number("runqueue_wait_window_percent",
+             100 * s.generator_wait_window_seconds / s.window_seconds, 1);
   w.number("cpu_total_seconds", s.generator_cpu_total_seconds, 2);
   w.number("wall_seconds", s.wall_seconds, 2);
   w.end();

@@ -51,6 +51,8 @@ struct Summary {
   pid_t server_pid = 0;
   long server_rss_before_kib = -1, server_rss_loaded_kib = -1, server_rss_end_kib = -1;
   double server_cpu_window_seconds = -1;
+  // Ready to run but waiting for a CPU: taken by other processes.
+  double server_wait_window_seconds = -1, generator_wait_window_seconds = 0;
   double generator_cpu_window_user = 0, generator_cpu_window_system = 0;
   double generator_cpu_total_seconds = 0, wall_seconds = 0;
   std::vector<Sample> samples;
