@@ -144,7 +144,8 @@ int main(int argc, char **argv) {
   std::string encoder = low_latency ? "vp8enc deadline=1 lag-in-frames=0" : "vp8enc deadline=1";
 
   for (int i = 0; i < calls; i++) {
-    std::string d = side_description("a", encoder, latency) + side_description("b", encoder, latency);
+    std::string d =
+        side_description("a", encoder, latency) + side_description("b", encoder, latency);
     GstElement *pipeline = gst_parse_launch(d.c_str(), nullptr);
     if (faststart > 0)
       set_jitterbuffer_faststart(pipeline, unsigned(faststart));
@@ -176,8 +177,8 @@ int main(int argc, char **argv) {
     while ((a.first_frame_ms == 0 || b.first_frame_ms == 0) && g_get_monotonic_time() < deadline)
       g_usleep(1000); // the probes keep the times; this only waits for both
     auto since = [start](double t) { return t ? t - start : -1; };
-    std::printf("{\"call\":%d,\"caller_ms\":%.1f,\"callee_ms\":%.1f}\n", i,
-                since(a.first_frame_ms), since(b.first_frame_ms));
+    std::printf("{\"call\":%d,\"caller_ms\":%.1f,\"callee_ms\":%.1f}\n", i, since(a.first_frame_ms),
+                since(b.first_frame_ms));
     std::fflush(stdout);
     gst_element_set_state(pipeline, GST_STATE_NULL);
     gst_object_unref(a.webrtc);

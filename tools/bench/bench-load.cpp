@@ -75,8 +75,8 @@ int main(int argc, char **argv) {
       {"height", 0, 0, G_OPTION_ARG_INT, &height, "Picture height", "PX"},
       {"codec", 0, 0, G_OPTION_ARG_STRING, &codec, "vp8 or h264", "CODEC"},
       {"bitrate", 0, 0, G_OPTION_ARG_INT, &bitrate, "Encoder bitrate", "KBPS"},
-      {"encoder-options", 0, 0, G_OPTION_ARG_STRING, &encoder_options,
-       "More encoder properties", "PROPS"},
+      {"encoder-options", 0, 0, G_OPTION_ARG_STRING, &encoder_options, "More encoder properties",
+       "PROPS"},
       {}};
   g_autoptr(GOptionContext) context = g_option_context_new("- cost per call");
   g_option_context_add_main_entries(context, entries, nullptr);
@@ -165,11 +165,12 @@ int main(int argc, char **argv) {
   }
   fps += "]";
   std::printf("{\"calls\":%d,\"width\":%d,\"height\":%d,\"codec\":\"%s\",\"bitrate_kbps\":%d,"
-              "\"encoder_options\":\"%s\",\"seconds\":%.1f,\"cpu_percent\":%.1f,\"rss_mb\":%.1f,\"baseline_rss_mb\":%.1f,"
+              "\"encoder_options\":\"%s\",\"seconds\":%.1f,\"cpu_percent\":%.1f,\"rss_mb\":%.1f,"
+              "\"baseline_rss_mb\":%.1f,"
               "\"min_fps\":%.2f,\"min_second_fps\":%.0f,\"fps\":%s}\n",
               calls, width, height, codec ? codec : "vp8", bitrate,
-              encoder_options ? encoder_options : "", elapsed, 100 * cpu / elapsed,
-              rss, baseline_rss, min_fps, min_second_fps, fps.c_str());
+              encoder_options ? encoder_options : "", elapsed, 100 * cpu / elapsed, rss,
+              baseline_rss, min_fps, min_second_fps, fps.c_str());
   std::fflush(stdout);
   for (int i = 0; i < calls; i++)
     endpoints[2 * i]->hangup();

@@ -51,8 +51,8 @@ gboolean watch_first_frame(gpointer) {
   if (first != 0 && first != reported_first) {
     reported_first = first;
     char line[160];
-    std::snprintf(line, sizeof line, "{\"event\":\"first-frame\",\"t\":%.3f,\"call\":%.3f}",
-                  first, double(endpoint->call_ms));
+    std::snprintf(line, sizeof line, "{\"event\":\"first-frame\",\"t\":%.3f,\"call\":%.3f}", first,
+                  double(endpoint->call_ms));
     emit(line);
   }
   return G_SOURCE_CONTINUE;
@@ -65,7 +65,8 @@ void command(const std::string &line) {
     GST_INFO("wall-clock %.3f: calling", wall_ms());
     endpoint->call(line.substr(5));
     char text[80];
-    std::snprintf(text, sizeof text, "{\"event\":\"called\",\"t\":%.3f}", double(endpoint->call_ms));
+    std::snprintf(text, sizeof text, "{\"event\":\"called\",\"t\":%.3f}",
+                  double(endpoint->call_ms));
     emit(text);
   } else if (line == "hangup") {
     endpoint->hangup();
@@ -164,8 +165,8 @@ int main(int argc, char **argv) {
       {"low-latency", 0, 0, G_OPTION_ARG_NONE, &low_latency, "Encoder without lookahead", nullptr},
       {"latency", 0, 0, G_OPTION_ARG_INT, &latency, "The element's latency property", "MS"},
       {"bitrate", 0, 0, G_OPTION_ARG_INT, &bitrate, "Encoder bitrate", "KBPS"},
-      {"encoder-options", 0, 0, G_OPTION_ARG_STRING, &encoder_options,
-       "More encoder properties", "PROPS"},
+      {"encoder-options", 0, 0, G_OPTION_ARG_STRING, &encoder_options, "More encoder properties",
+       "PROPS"},
       {"faststart", 0, 0, G_OPTION_ARG_INT, &faststart,
        "Experiment: faststart-min-packets on webrtcbin's jitter buffers", "PACKETS"},
       {"stamp", 0, 0, G_OPTION_ARG_NONE, &stamp, "Stamp frames and read the stamps", nullptr},

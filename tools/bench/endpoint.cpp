@@ -102,8 +102,8 @@ Endpoint::Endpoint(const EndpointConfig &c, StateHook on_state)
   if (c.latency_ms >= 0)
     d += " latency=" + std::to_string(c.latency_ms);
   std::string raw = "video/x-raw,format=I420,width=" + std::to_string(c.width) +
-                    ",height=" + std::to_string(c.height) +
-                    ",framerate=" + std::to_string(c.fps) + "/1";
+                    ",height=" + std::to_string(c.height) + ",framerate=" + std::to_string(c.fps) +
+                    "/1";
   d += " videotestsrc is-live=true pattern=smpte";
   if (c.motion)
     d += " horizontal-speed=4";
@@ -182,10 +182,10 @@ void Endpoint::on_pad_added(GstElement *, GstPad *pad, gpointer data) {
     gst_pad_add_probe(pad, GST_PAD_PROBE_TYPE_BUFFER, EndpointProbes::decoded, self, nullptr);
   std::string sync = self->config_.sink_sync ? "true" : "false";
   std::string description =
-      video ? (self->config_.stamp
-                   ? "videoconvert ! video/x-raw,format=I420 ! fakesink name=sink "
-                     "signal-handoffs=true sync=" + sync
-                   : "fakesink name=sink sync=" + sync)
+      video ? (self->config_.stamp ? "videoconvert ! video/x-raw,format=I420 ! fakesink name=sink "
+                                     "signal-handoffs=true sync=" +
+                                         sync
+                                   : "fakesink name=sink sync=" + sync)
             : "fakesink name=sink sync=" + sync;
   g_autoptr(GError) error = nullptr;
   GstElement *branch = gst_parse_bin_from_description(description.c_str(), TRUE, &error);
@@ -259,8 +259,8 @@ gboolean Endpoint::on_bus(GstBus *, GstMessage *message, gpointer data) {
       gst_message_parse_error(message, &error, &debug);
     else
       gst_message_parse_warning(message, &error, &debug);
-    g_printerr("%s: %s: %s (%s)\n", self->config_.user.c_str(),
-               GST_MESSAGE_TYPE_NAME(message), error->message, debug ? debug : "");
+    g_printerr("%s: %s: %s (%s)\n", self->config_.user.c_str(), GST_MESSAGE_TYPE_NAME(message),
+               error->message, debug ? debug : "");
     if (self->on_state_ && GST_MESSAGE_TYPE(message) == GST_MESSAGE_ERROR)
       self->on_state_("error", error->message);
     break;

@@ -52,7 +52,7 @@ public:
   // decoded frame after it; 0 until they happen.
   std::atomic<double> call_ms{0};
   std::atomic<double> first_frame_ms{0};
-  std::atomic<uint64_t> frames{0};       // decoded video frames, over the pipeline's life
+  std::atomic<uint64_t> frames{0}; // decoded video frames, over the pipeline's life
   std::atomic<uint64_t> audio_buffers{0};
 
   // Glass-to-glass latencies (ms) read since the last take, and frames whose
