@@ -100,6 +100,7 @@ private:
   void on_pad_added(GstPad *pad);
   void on_ice_candidate(guint mline, const std::string &candidate);
   void on_connection_state(GstWebRTCPeerConnectionState state);
+  void start_jitterbuffers_early();
   // Dead-peer detection: webrtcbin 1.22 has no consent freshness.
   void watch_media();
   void check_media();
