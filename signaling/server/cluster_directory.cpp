@@ -163,6 +163,17 @@ std::optional<std::string> ClusterDirectory::locate(const std::string &name) con
   return mirror_.locate(name);
 }
 
+bool ClusterDirectory::lookup(const std::string &name) {
+  return link_.command({"GET", user_key(name)}, [this, name](const RedisResult &result) {
+    std::optional<std::string> instance;
+    if (result.ok() && result.reply->type == RedisReply::Type::kString &&
+        result.reply->str != instance_)
+      instance = result.reply->str;
+    if (listener_)
+      listener_->on_lookup_result(name, instance);
+  });
+}
+
 std::vector<std::string> ClusterDirectory::remote_names() const {
   return mirror_.names();
 }

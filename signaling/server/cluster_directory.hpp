@@ -61,6 +61,7 @@ public:
   void claim(const std::string &name) override;
   void release(const std::string &name) override;
   std::optional<std::string> locate(const std::string &name) const override;
+  bool lookup(const std::string &name) override;
   std::vector<std::string> remote_names() const override;
   void send(const std::string &instance, const ClusterMessage &message) override;
 

@@ -40,6 +40,9 @@ public:
   virtual ~DirectoryListener() = default;
   // The answer to claim(), exactly once per claim, possibly from inside it.
   virtual void on_claim_result(const std::string &name, ClaimResult result) = 0;
+  // The answer to lookup(): where `name` lives, if anywhere but here.
+  virtual void on_lookup_result(const std::string &name,
+                                const std::optional<std::string> &instance) = 0;
   virtual void on_cluster_message(const ClusterMessage &message) = 0;
   virtual void on_remote_joined(const RemoteUser &user) = 0;
   virtual void on_remote_left(const RemoteUser &user) = 0;
@@ -66,8 +69,14 @@ public:
   virtual void claim(const std::string &name) = 0;
   // The user here who had the name is gone.
   virtual void release(const std::string &name) = 0;
-  // The instance of a user logged in elsewhere, if any.
+  // The instance of a user logged in elsewhere, if any, as far as this
+  // instance has heard.
   virtual std::optional<std::string> locate(const std::string &name) const = 0;
+  // Asks the source of truth where a user that locate() does not know lives
+  // (it may have logged in elsewhere a moment ago, its news still on the
+  // way). False when there is nothing to ask; otherwise on_lookup_result
+  // follows.
+  virtual bool lookup(const std::string &) { return false; }
   virtual std::vector<std::string> remote_names() const = 0;
   // Sends to another instance; best effort (docs/server.md says what can be lost).
   virtual void send(const std::string &instance, const ClusterMessage &message) = 0;

@@ -70,7 +70,7 @@ private:
   struct Instance {
     gint64 last_heard_us = 0;
     std::set<std::string> users;
-    unsigned disagreements = 0; // heartbeats in a row whose count was not ours
+    unsigned disagreements = 0;   // heartbeats in a row whose count was not ours
     bool claims_in_redis = false; // a heartbeat since this instance (re)connected
   };
 

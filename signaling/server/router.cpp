@@ -50,12 +50,53 @@ void Router::received(ConnectionId from, const ClientMessage &message) {
                 from);
     return;
   }
+  if (auto held = held_.find(from); held != held_.end()) {
+    if (held->second.size() < kMaxQueuedWhileClaiming)
+      held->second.push_back(message); // behind the offer that waits for a lookup
+    return;
+  }
   if (!std::holds_alternative<Login>(message) && !registry_.session(from)) {
     send_error(from, ErrorCode::kNotLoggedIn,
                "Log in first: \"" + std::string(type_name(message)) + "\" needs a user name");
     return;
   }
+  if (held_for_lookup(from, message))
+    return;
   std::visit([this, from](const auto &m) { handle(from, m); }, message);
+}
+
+bool Router::held_for_lookup(ConnectionId from, const ClientMessage &message) {
+  const auto *offer = std::get_if<Offer>(&message);
+  if (!offer || replaying_ || name_problem(offer->name) || registry_.find(offer->name) ||
+      directory_.locate(offer->name) || registry_.session(from)->remote.name == offer->name)
+    return false;
+  auto &waiting = lookups_[offer->name];
+  if (waiting.empty() && !directory_.lookup(offer->name)) {
+    lookups_.erase(offer->name);
+    return false; // nobody to ask: unknown it is
+  }
+  waiting.push_back(from);
+  held_[from].push_back(message);
+  return true;
+}
+
+void Router::on_lookup_result(const std::string &name, const std::optional<std::string> &instance) {
+  auto waiting = lookups_.extract(name);
+  if (waiting.empty())
+    return;
+  if (instance)
+    found_[name] = *instance;
+  for (ConnectionId connection : waiting.mapped()) {
+    auto held = held_.extract(connection);
+    if (held.empty())
+      continue; // gone meanwhile
+    // Asked once: if the answer was nobody, the offer is refused as usual.
+    replaying_ = true;
+    for (const auto &message : held.mapped())
+      received(connection, message);
+    replaying_ = false;
+  }
+  found_.erase(name);
 }
 
 void Router::refused(ConnectionId from, const ParseError &error) {
@@ -336,6 +377,7 @@ void Router::disconnected(ConnectionId connection) {
     pending->second.queued.clear();
     return;
   }
+  held_.erase(connection);
   const Session *self = registry_.session(connection);
   if (!self)
     return;
@@ -493,8 +535,8 @@ void Router::refusal_received(const ClusterMessage &envelope, const Error &error
   if (!is_linked) {
     // Every refused message was sent within a call; this side has ended that
     // call since (a hang-up, or the news that the peer is gone): stale.
-    g_debug("dropped a refusal from \"%s\" for a call that has ended: %s",
-            envelope.from.c_str(), error.message.c_str());
+    g_debug("dropped a refusal from \"%s\" for a call that has ended: %s", envelope.from.c_str(),
+            error.message.c_str());
     return;
   }
   CallState state = self.state;
@@ -556,8 +598,14 @@ void Router::send_error(ConnectionId to, ErrorCode code, std::string message,
 Router::Target Router::addressee(ConnectionId from, const std::string &name) {
   if (auto found = registry_.find(name))
     return Target{*found, {}};
+  // One's own peer is always known, even before the news of its login has
+  // come (its offer did).
+  if (const Session *self = registry_.session(from); self && self->remote.name == name)
+    return Target{0, self->remote.instance};
   if (auto instance = directory_.locate(name))
     return Target{0, *instance};
+  if (auto found = found_.find(name); found != found_.end())
+    return Target{0, found->second};
   g_message("connection %" G_GUINT64_FORMAT ": no user %s", from, quoted(name).c_str());
   send_error(from, ErrorCode::kUnknownUser, "User " + quoted(name) + " is not logged in", name);
   return Target{};

@@ -88,6 +88,8 @@ private:
 
   // DirectoryListener
   void on_claim_result(const std::string &name, ClaimResult result) override;
+  void on_lookup_result(const std::string &name,
+                        const std::optional<std::string> &instance) override;
   void on_cluster_message(const ClusterMessage &message) override;
   void on_remote_joined(const RemoteUser &user) override;
   void on_remote_left(const RemoteUser &user) override;
@@ -95,6 +97,9 @@ private:
   void on_name_lost(const std::string &name) override;
 
   void complete_login(ConnectionId from, const protocol::Login &login);
+  // An offer to a user nobody here has heard of, while the directory can
+  // ask: hold the sender's messages until it has (true).
+  bool held_for_lookup(ConnectionId from, const protocol::ClientMessage &message);
   // A client message from a user on another instance to `self`, one of ours.
   void received_remote(const ClusterMessage &envelope, const protocol::ClientMessage &message);
   // Our user's message to `to` was refused on `to`'s instance.
@@ -134,6 +139,11 @@ private:
   Registry registry_;
   std::unordered_map<ConnectionId, PendingLogin> pending_logins_;
   std::unordered_map<std::string, ConnectionId> pending_names_; // claims in flight
+  // Connections whose messages wait for a lookup, and who waits on each name.
+  std::unordered_map<ConnectionId, std::deque<protocol::ClientMessage>> held_;
+  std::unordered_map<std::string, std::vector<ConnectionId>> lookups_;
+  std::unordered_map<std::string, std::string> found_; // answers, while their offers replay
+  bool replaying_ = false;
 };
 
 } // namespace webrtccall::server

@@ -4,7 +4,6 @@
 #include "call_endpoint.hpp"
 #include "instance.hpp"
 #include "redis_server.hpp"
-#include "ws_client.hpp"
 
 #include <gst/gst.h>
 
@@ -30,23 +29,6 @@ EndpointOptions side(const Instance &instance, const char *user, const char *pee
   return o;
 }
 
-// Waits until `instance` has heard that `name` logged in elsewhere: an
-// element calls at once, and the news of a login takes a moment to spread.
-void wait_known(const Instance &instance, const std::string &name) {
-  WsClient probe(instance.url());
-  probe.login("probe");
-  gint64 deadline = g_get_monotonic_time() + 3 * G_USEC_PER_SEC;
-  for (;;) {
-    probe.send_text(candidate_json(name));
-    Json reply = probe.expect_type("error");
-    if (std::string(reply.str("code")) == "not-in-call")
-      return; // known: only not in a call with the probe
-    if (g_get_monotonic_time() > deadline)
-      g_error("instance %s never heard of %s", instance.id().c_str(), name.c_str());
-    g_usleep(10000); // polling: the probe has no other way to know
-  }
-}
-
 struct Pair {
   RedisServer redis;
   Instance first{redis.url()};
@@ -61,7 +43,6 @@ void elements_call_across_instances() {
   CallEndpoint bob(b);
   bob.play();
   bob.wait_state("logged-in", kSetupMs);
-  wait_known(cluster.first, "bob");
 
   CallEndpoint alice(side(cluster.first, "alice", "bob"));
   alice.play();
@@ -102,7 +83,6 @@ void callee_instance_killed_mid_call() {
   CallEndpoint bob(side(cluster.second, "bob"));
   bob.play();
   bob.wait_state("logged-in", kSetupMs);
-  wait_known(cluster.first, "bob");
   CallEndpoint alice(side(cluster.first, "alice", "bob"));
   alice.play();
   alice.wait_video_frames(10, kSetupMs);

@@ -34,6 +34,7 @@ public:
   std::optional<std::string> locate(const std::string &name) const override;
   std::vector<std::string> remote_names() const override;
   void send(const std::string &instance, const ClusterMessage &message) override;
+  bool lookup(const std::string &name) override;
 
   DirectoryListener *listener() { return listener_; }
   std::deque<std::string> held_claims; // claims waiting for answer_claims()
@@ -120,6 +121,8 @@ struct Cluster {
   std::map<std::string, std::string> claims; // name -> instance
   std::vector<std::unique_ptr<Instance>> instances;
   std::deque<std::pair<std::string, ClusterMessage>> in_flight; // to instance, message
+  bool hold_news = false; // logins and logouts reach the other instances late
+  std::deque<std::pair<std::string, std::string>> lookups; // from instance, name
 
   Cluster() {
     for (const char *id : {"A", "B", "C"})
@@ -135,6 +138,15 @@ struct Cluster {
 
   // Delivers what is in flight, and what that causes, until nothing is.
   void deliver() {
+    while (!lookups.empty()) {
+      auto [from, name] = lookups.front();
+      lookups.pop_front();
+      auto holder = claims.find(name);
+      std::optional<std::string> instance;
+      if (holder != claims.end() && holder->second != from)
+        instance = holder->second;
+      (*this)[from].directory.listener()->on_lookup_result(name, instance);
+    }
     while (!in_flight.empty()) {
       auto [to, message] = in_flight.front();
       in_flight.pop_front();
@@ -146,6 +158,8 @@ struct Cluster {
   void drop_in_flight() { in_flight.clear(); }
 
   void announce(const std::string &from, const RemoteUser &user, bool joined) {
+    if (hold_news)
+      return; // lost, as far as these tests go
     for (auto &instance : instances)
       if (instance->id() != from && instance->directory.listener()) {
         if (joined)
@@ -181,9 +195,14 @@ void FakeDirectory::release(const std::string &name) {
 
 std::optional<std::string> FakeDirectory::locate(const std::string &name) const {
   auto holder = cluster_.claims.find(name);
-  if (holder == cluster_.claims.end() || holder->second == id_)
+  if (holder == cluster_.claims.end() || holder->second == id_ || cluster_.hold_news)
     return std::nullopt;
   return holder->second;
+}
+
+bool FakeDirectory::lookup(const std::string &name) {
+  cluster_.lookups.emplace_back(id_, name);
+  return true;
 }
 
 std::vector<std::string> FakeDirectory::remote_names() const {
@@ -464,6 +483,27 @@ void resume_keeps_a_call_with_another_instance(Cluster &c) {
   c["B"].expect(kBob, R"({"type":"leave","name":"alice","reason":"hangup"})");
 }
 
+void offer_to_a_user_not_heard_of_yet_waits_for_a_lookup(Cluster &c) {
+  Instance &a = c["A"], &b = c["B"];
+  c.hold_news = true; // A has not heard of dave's login on B
+  b.log_in(kDave, "dave");
+  a.router.received(kAlice, Offer{"dave", {"offer", "v=0"}});
+  a.router.received(kAlice, Candidate{"dave", kCandidate}); // waits behind the offer
+  a.expect_nothing();
+  c.deliver(); // the lookup's answer, then the offer and the candidate
+  b.expect(kDave, R"({"type":"offer","offer":{"type":"offer","sdp":"v=0"},"name":"alice"})");
+  g_assert_true(b.next(kDave).find(R"("type":"candidate")") != std::string::npos);
+  // Nobody by that name anywhere: refused once the answer says so.
+  a.log_in(kDave, "erin");
+  a.router.received(kDave, Offer{"nobody", {"offer", "v=0"}});
+  a.expect_nothing();
+  c.deliver();
+  a.expect_error(kDave, "unknown-user");
+  b.router.received(kDave, Leave{"alice", std::nullopt});
+  c.deliver();
+  a.next(kAlice);
+}
+
 void presence_is_global(Cluster &c) {
   Instance &cc = c["C"];
   cc.router.received(kCarol, Presence{});
@@ -506,6 +546,8 @@ int main(int argc, char **argv) {
   add("/router-cluster/shutdown/tells-both-sides", shutdown_tells_both_sides);
   add("/router-cluster/resume/keeps-a-call-with-another-instance",
       resume_keeps_a_call_with_another_instance);
+  add("/router-cluster/offer/unheard-of-user-waits-for-lookup",
+      offer_to_a_user_not_heard_of_yet_waits_for_a_lookup);
   add("/router-cluster/presence/global", presence_is_global);
   return g_test_run();
 }
