@@ -244,6 +244,11 @@ void ClusterDirectory::presence_event(std::string_view payload) {
     }
     break;
   }
+  for (const auto &instance : mirror_.take_returned()) {
+    g_message("instance %s, taken for gone, speaks again", instance.c_str());
+    if (listener_)
+      listener_->on_instance_back(instance);
+  }
 }
 
 void ClusterDirectory::apply(const std::vector<DirectoryMirror::Change> &changes) {
@@ -260,9 +265,22 @@ void ClusterDirectory::apply(const std::vector<DirectoryMirror::Change> &changes
 // --- liveness
 
 void ClusterDirectory::heartbeat() {
+  gint64 now = g_get_monotonic_time();
+  // A tick late by seconds: this process was stopped or starved, and heard
+  // nothing meanwhile either, so the others' silence is its own.
+  bool stalled =
+      last_tick_us_ && now - last_tick_us_ > 3 * gint64(options_.heartbeat_interval_ms) * 1000;
+  if (stalled)
+    g_message("instance %s: %" G_GINT64_FORMAT " ms since the last heartbeat tick; not taking "
+              "the others' silence meanwhile for their end",
+              instance_.c_str(), (now - last_tick_us_) / 1000);
+  last_tick_us_ = now;
   if (!link_.up())
     return; // cut off: nobody's silence counts (forgiven when the link is back)
-  gint64 now = g_get_monotonic_time();
+  if (stalled) {
+    mirror_.forgive_silence(now);
+    own_heartbeat_us_ = now;
+  }
   gint64 echo_deadline =
       gint64(options_.link.timeouts.command_ms + 2 * options_.heartbeat_interval_ms) * 1000;
   if (now - own_heartbeat_us_ > echo_deadline) {
@@ -275,9 +293,9 @@ void ClusterDirectory::heartbeat() {
   for (auto &gone : mirror_.expire(now, gint64(options_.instance_timeout_ms) * 1000)) {
     g_message("instance %s has been silent for %u ms: its %zu users are gone",
               gone.instance.c_str(), options_.instance_timeout_ms, gone.left.size());
-    apply(gone.left);
     if (listener_)
-      listener_->on_instance_gone(gone.instance);
+      listener_->on_instance_gone(gone.instance); // first: its calls, while still linked
+    apply(gone.left);
   }
 }
 

@@ -102,6 +102,7 @@ private:
   bool queue_full_reported_ = false;
   unsigned renewing_ = 0;        // renewal batches in flight
   gint64 own_heartbeat_us_ = 0;  // when our own heartbeat last came back
+  gint64 last_tick_us_ = 0;      // the heartbeat timer's last run
   unsigned link_generation_ = 0; // a snapshot belongs to one connection
   GSourcePtr renew_timer_;
   GSourcePtr heartbeat_timer_;

@@ -48,6 +48,9 @@ public:
   virtual void on_remote_left(const RemoteUser &user) = 0;
   // Another instance stopped: whoever was in a call with its users is not.
   virtual void on_instance_gone(const std::string &instance) = 0;
+  // An instance taken for gone speaks again: it was only cut off or stalled,
+  // and its users may still think they are in the calls ended here.
+  virtual void on_instance_back(const std::string &instance) = 0;
   // Another instance now holds the name of a user here, which must go.
   virtual void on_name_lost(const std::string &name) = 0;
 };

@@ -2,7 +2,15 @@
 
 namespace webrtccall::server {
 
+namespace {
+// Instances taken for gone that are remembered in case they come back. Each
+// restart of an instance is a new id, so the ones that never come back add up.
+constexpr std::size_t kMaxGone = 10000;
+} // namespace
+
 DirectoryMirror::Instance &DirectoryMirror::heard(const std::string &instance, gint64 now_us) {
+  if (gone_.erase(instance))
+    returned_.push_back(instance);
   Instance &entry = instances_[instance];
   entry.last_heard_us = now_us;
   return entry;
@@ -123,6 +131,9 @@ std::vector<DirectoryMirror::Gone> DirectoryMirror::expire(gint64 now_us, gint64
       users_.erase(name);
       entry.left.push_back(Change{false, RemoteUser{name, instance->first}});
     }
+    if (gone_.size() >= kMaxGone)
+      gone_.clear(); // instances that never came back, long ago: forget them
+    gone_.insert(instance->first);
     gone.push_back(std::move(entry));
     instance = instances_.erase(instance);
   }

@@ -19,6 +19,7 @@
 #include <set>
 #include <string>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 namespace webrtccall::server {
@@ -61,6 +62,8 @@ public:
   // This instance was cut off: nobody's silence meanwhile counts, and nobody's
   // claims can be trusted to be in Redis until its next heartbeat.
   void forgive_silence(gint64 now_us);
+  // Instances taken for gone that have spoken since (taken once).
+  std::vector<std::string> take_returned() { return std::exchange(returned_, {}); }
 
   std::optional<std::string> locate(const std::string &name) const;
   std::vector<std::string> names() const;
@@ -83,6 +86,8 @@ private:
   bool snapshot_ = false;
   std::set<std::string> touched_;     // names with news since the snapshot began
   std::set<std::string> authorities_; // instances whose claims the snapshot can tell
+  std::set<std::string> gone_;        // taken for gone (expired)
+  std::vector<std::string> returned_; // of those, the ones heard again
 };
 
 } // namespace webrtccall::server

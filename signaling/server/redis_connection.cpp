@@ -32,6 +32,7 @@ struct RedisConnection::Context {
   unsigned unconfirmed = 0;        // channels of the SUBSCRIBE not yet confirmed
   gint64 subscribe_deadline_us = 0;
   RedisCallback subscribed;
+  bool *freed = nullptr; // set while the timer reads: tells it the context is gone
 };
 
 namespace {
@@ -291,6 +292,18 @@ gboolean RedisConnection::on_timer(gpointer data) {
       owner->listener_.on_connected(*owner); // may queue commands or close(): flags only
   }
   gint64 now = g_get_monotonic_time();
+  if (!context->closing && context->connected && !context->pending.empty() &&
+      now >= context->pending.front()->deadline_us) {
+    // The reply may be in the socket, unread: after this process was stopped
+    // for a while, GLib can run this timer before the socket's source. Read
+    // before calling it lost (reading may free the context, on end of file).
+    bool freed = false;
+    context->freed = &freed;
+    redisAsyncHandleRead(context->ac);
+    if (freed)
+      return G_SOURCE_CONTINUE;
+    context->freed = nullptr;
+  }
   std::string why;
   if (context->closing)
     why = context->why;
@@ -318,6 +331,8 @@ void RedisConnection::on_freed(gpointer data) {
                                           : std::string("the connection closed");
   g_source_destroy(context->timer);
   g_source_unref(context->timer);
+  if (context->freed)
+    *context->freed = true;
   for (Pending *pending : context->pending)
     delete pending; // hiredis has failed them all by now; defensive
   RedisConnection *owner = context->owner;

@@ -5,6 +5,7 @@
 
 #include <glib.h>
 
+#include <algorithm>
 #include <set>
 
 namespace webrtccall::server {
@@ -25,6 +26,10 @@ std::string quoted(const std::string &name) {
 // claim in Redis takes a round trip): clients wait for the login reply, so
 // more than this is a client flooding.
 constexpr std::size_t kMaxQueuedWhileClaiming = 64;
+
+// How long calls ended with an instance taken for gone are remembered, in
+// case it comes back.
+constexpr gint64 kRememberEndedCallsUs = 10 * 60 * G_USEC_PER_SEC;
 
 } // namespace
 
@@ -567,7 +572,34 @@ void Router::on_remote_left(const RemoteUser &user) {
 }
 
 void Router::on_instance_gone(const std::string &instance) {
-  end_calls_with_gone_peer(registry_.linked_to_instance(instance));
+  gint64 now = g_get_monotonic_time();
+  // Forget what is too old to matter: a call ended that long ago is over
+  // on the other side too (its media stopped when ours did).
+  for (auto entry = ended_with_gone_.begin(); entry != ended_with_gone_.end();) {
+    auto &calls = entry->second;
+    calls.erase(std::remove_if(calls.begin(), calls.end(),
+                               [now](const EndedCall &call) {
+                                 return now - call.ended_us > kRememberEndedCallsUs;
+                               }),
+                calls.end());
+    entry = calls.empty() ? ended_with_gone_.erase(entry) : std::next(entry);
+  }
+  auto users = registry_.linked_to_instance(instance);
+  for (ConnectionId user : users) {
+    const Session &session = *registry_.session(user);
+    ended_with_gone_[instance].push_back(EndedCall{session.name, session.remote.name, now});
+  }
+  end_calls_with_gone_peer(users);
+}
+
+void Router::on_instance_back(const std::string &instance) {
+  auto ended = ended_with_gone_.extract(instance);
+  if (ended.empty())
+    return;
+  // Its users may still be in the calls ended here: end them there too.
+  for (const auto &call : ended.mapped())
+    forward(call.user, Target{0, instance}, call.peer, Leave{call.peer, LeaveReason::kGone},
+            Leave{});
 }
 
 void Router::on_name_lost(const std::string &name) {

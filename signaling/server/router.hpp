@@ -94,6 +94,7 @@ private:
   void on_remote_joined(const RemoteUser &user) override;
   void on_remote_left(const RemoteUser &user) override;
   void on_instance_gone(const std::string &instance) override;
+  void on_instance_back(const std::string &instance) override;
   void on_name_lost(const std::string &name) override;
 
   void complete_login(ConnectionId from, const protocol::Login &login);
@@ -144,6 +145,14 @@ private:
   std::unordered_map<std::string, std::vector<ConnectionId>> lookups_;
   std::unordered_map<std::string, std::string> found_; // answers, while their offers replay
   bool replaying_ = false;
+  // Calls ended here because the peer's instance was taken for gone, by that
+  // instance: should it come back (it was only cut off), its side is told.
+  struct EndedCall {
+    std::string user; // here
+    std::string peer; // there
+    gint64 ended_us;
+  };
+  std::unordered_map<std::string, std::vector<EndedCall>> ended_with_gone_;
 };
 
 } // namespace webrtccall::server

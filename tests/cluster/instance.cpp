@@ -111,6 +111,10 @@ void Instance::kill() {
   g_subprocess_wait(process_, nullptr, nullptr);
 }
 
+void Instance::signal(int signal) {
+  g_subprocess_send_signal(process_, signal);
+}
+
 int Instance::stop(int signal) {
   g_subprocess_send_signal(process_, signal);
   g_subprocess_wait(process_, nullptr, nullptr);

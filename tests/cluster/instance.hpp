@@ -25,6 +25,7 @@ public:
   bool redis_up();                                // what /healthz says now
   void wait_redis(bool up, int timeout_ms);       // until /healthz says so
   void kill();                                    // SIGKILL, reaped
+  void signal(int signal);                        // SIGSTOP, SIGCONT: no wait
   int stop(int signal);                           // exit status (128+N for signal N)
   std::string log() const;
 

@@ -355,6 +355,28 @@ void name_claimed_elsewhere_closes_the_user() {
   assert_equal(holder(c, "alice"), "elsewhere");
 }
 
+void stalled_instance_is_told_of_its_ended_calls() {
+  Cluster c;
+  auto alice = user(c[0], "alice");
+  auto bob = user(c[1], "bob");
+  establish(*alice, "bob", *bob, "alice");
+  // bob's instance stops answering (stopped, as a process that hangs or a
+  // machine cut off from Redis would): the others take it for gone...
+  c[1].signal(SIGSTOP);
+  Json leave = alice->expect_type("leave", 10000);
+  g_assert_cmpstr(leave.str("reason"), ==, "gone");
+  // ...and its claims expire (6 s) while it sleeps on.
+  wait_holder(c, "bob", "(nil)", 5000);
+  c[1].signal(SIGCONT);
+  // Back, it hears from alice's instance that her call with bob was ended.
+  Json told = bob->expect_type("leave", 5000);
+  g_assert_cmpstr(told.str("name"), ==, "alice");
+  g_assert_cmpstr(told.str("reason"), ==, "gone");
+  // It claims bob's name again, the others learn it, and they can call again.
+  wait_holder(c, "bob", c[1].id(), 5000);
+  establish(*alice, "bob", *bob, "alice");
+}
+
 void stopped_instance_says_goodbye() {
   Cluster c;
   auto alice = user(c[0], "alice");
@@ -382,6 +404,8 @@ int main(int argc, char **argv) {
   g_test_add_func("/cluster/failure/killed-instance-releases-its-users",
                   killed_instance_releases_its_users);
   g_test_add_func("/cluster/failure/stopped-instance-says-goodbye", stopped_instance_says_goodbye);
+  g_test_add_func("/cluster/failure/stalled-instance-told-of-ended-calls",
+                  stalled_instance_is_told_of_its_ended_calls);
   g_test_add_func("/cluster/failure/redis-restart-keeps-names-and-calls",
                   redis_restart_keeps_names_and_calls);
   g_test_add_func("/cluster/failure/name-claimed-elsewhere-closes-the-user",

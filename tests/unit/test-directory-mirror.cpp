@@ -117,10 +117,16 @@ void silent_instances_go_with_their_users() {
   expect(gone[0].left, "-bob@b1");
   g_assert_false(mirror.locate("bob").has_value());
   g_assert_true(mirror.locate("alice").has_value());
+  // b1 was only cut off: when it speaks again, that is news, once.
+  g_assert_true(mirror.take_returned().empty());
+  mirror.alive("b1", 1, 7 * kSecond);
+  g_assert_true(mirror.take_returned() == std::vector<std::string>{"b1"});
+  mirror.alive("b1", 1, 8 * kSecond);
+  g_assert_true(mirror.take_returned().empty());
   // Cut off ourselves, we heard nobody: that silence does not count.
   mirror.forgive_silence(20 * kSecond);
   g_assert_cmpuint(mirror.expire(24 * kSecond, 5 * kSecond).size(), ==, 0);
-  g_assert_cmpuint(mirror.expire(26 * kSecond, 5 * kSecond).size(), ==, 1);
+  g_assert_cmpuint(mirror.expire(26 * kSecond, 5 * kSecond).size(), ==, 2);
 }
 
 void snapshot_merges_with_news() {

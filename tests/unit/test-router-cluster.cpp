@@ -428,6 +428,20 @@ void instance_gone_ends_its_calls(Cluster &c) {
   c["A"].directory.listener()->on_instance_gone("B"); // once
 }
 
+void instance_back_hears_of_the_calls_ended_here(Cluster &c) {
+  establish(c);
+  // A took B for gone (B was only cut off from Redis, or stalled).
+  c["A"].directory.listener()->on_instance_gone("B");
+  c["A"].expect(kAlice, R"({"type":"leave","name":"bob","reason":"gone"})");
+  c.deliver();
+  g_assert_true(c["B"].state(kBob) == CallState::kInCall); // B knows nothing yet
+  c["A"].directory.listener()->on_instance_back("B");
+  c.deliver();
+  c["B"].expect(kBob, R"({"type":"leave","name":"alice","reason":"gone"})");
+  g_assert_true(c["B"].state(kBob) == CallState::kIdle);
+  c["A"].directory.listener()->on_instance_back("B"); // told once
+}
+
 void remote_logout_ends_a_call_whose_leave_was_lost(Cluster &c) {
   establish(c);
   c["B"].router.disconnected(kBob);
@@ -537,6 +551,8 @@ int main(int argc, char **argv) {
   add("/router-cluster/offer/third-parties-refused", caller_in_call_elsewhere_is_refused_here);
   add("/router-cluster/disconnect/tells-the-peer-elsewhere", disconnect_tells_the_peer_elsewhere);
   add("/router-cluster/instance-gone/ends-its-calls", instance_gone_ends_its_calls);
+  add("/router-cluster/instance-gone/back-hears-of-calls-ended",
+      instance_back_hears_of_the_calls_ended_here);
   add("/router-cluster/remote-logout/ends-call-whose-leave-was-lost",
       remote_logout_ends_a_call_whose_leave_was_lost);
   add("/router-cluster/refusal/side-without-call-ends-the-other",
