@@ -26,7 +26,14 @@ public:
       return true;
     if (!JSON_NODE_HOLDS_VALUE(node) || json_node_get_value_type(node) != G_TYPE_STRING)
       return fail(field, "must be a string");
-    out = json_node_get_string(node);
+    const char *value = json_node_get_string(node);
+    // The frame was valid UTF-8, but json-glib decodes a \u escape of a lone
+    // surrogate ("\udb33" and no low half) into bytes that are not; relayed
+    // as they are, they would make the receiver's WebSocket close (found by
+    // tests/fuzz).
+    if (!g_utf8_validate(value, -1, nullptr))
+      return fail(field, "holds an invalid \\u escape (a lone surrogate)");
+    out = value;
     return true;
   }
 
@@ -404,6 +411,8 @@ bool read_name_list(FieldReader &reader, JsonObject *object, std::vector<std::st
     JsonNode *element = json_array_get_element(array, i);
     if (!JSON_NODE_HOLDS_VALUE(element) || json_node_get_value_type(element) != G_TYPE_STRING)
       return reader.fail("users", "must hold only strings");
+    if (!g_utf8_validate(json_node_get_string(element), -1, nullptr))
+      return reader.fail("users", "holds an invalid \\u escape (a lone surrogate)");
     out.emplace_back(json_node_get_string(element));
   }
   return true;

@@ -1,4 +1,6 @@
 // Compiles only where clang can link libFuzzer: meson's check for the fuzz tests.
 #include <cstddef>
 #include <cstdint>
-extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t *, std::size_t) { return 0; }
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t *, std::size_t) {
+  return 0;
+}

@@ -122,6 +122,15 @@ void test_escaped_nul_is_refused() {
 
 void test_invalid_utf8_is_refused() {
   expect_client_error("{\"type\":\"login\",\"name\":\"\xff\xfe\"}", ErrorCode::kBadJson);
+  // Valid UTF-8 text whose \u escape of a lone surrogate json-glib decodes to
+  // bytes that are not (found by tests/fuzz): relayed, it would close the
+  // receiver's WebSocket.
+  expect_client_error(
+      R"({"type":"offer","name":"bob","offer":{"type":"offer","sdp":"v=0\udb333333"}})",
+      ErrorCode::kBadField);
+  for (const char *text : {R"({"type":"answer","answer":{"type":"answer","sdp":"v=0\udb333333"}})",
+                           R"({"type":"presence","users":["a\udb333333"]})"})
+    g_assert_true(std::holds_alternative<ParseError>(parse_server_message(text)));
 }
 
 void test_non_objects_are_refused() {
