@@ -291,8 +291,14 @@ void ClusterDirectory::heartbeat() {
   publish(presence_channel_, encode_presence_event(PresenceEvent{
                                  PresenceEvent::Kind::kAlive, instance_, {}, claimed_.size()}));
   for (auto &gone : mirror_.expire(now, gint64(options_.instance_timeout_ms) * 1000)) {
-    g_message("instance %s has been silent for %u ms: its %zu users are gone",
-              gone.instance.c_str(), options_.instance_timeout_ms, gone.left.size());
+    // An instance that stopped cleanly released its users already: only news
+    // when users go with it.
+    if (gone.left.empty())
+      g_info("instance %s has been silent for %u ms", gone.instance.c_str(),
+             options_.instance_timeout_ms);
+    else
+      g_message("instance %s has been silent for %u ms: its %zu users are gone",
+                gone.instance.c_str(), options_.instance_timeout_ms, gone.left.size());
     if (listener_)
       listener_->on_instance_gone(gone.instance); // first: its calls, while still linked
     apply(gone.left);
