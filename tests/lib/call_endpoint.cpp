@@ -1,5 +1,7 @@
 #include "call_endpoint.hpp"
 
+#include "wait_deadline.hpp"
+
 #include <gst/app/gstappsink.h>
 
 #include <algorithm>
@@ -197,7 +199,7 @@ GstMessage *CallEndpoint::pop(int timeout_ms, GstMessageType types) {
       return message;
     }
   }
-  gint64 deadline = g_get_monotonic_time() + gint64(timeout_ms) * 1000;
+  gint64 deadline = wait_deadline(timeout_ms);
   for (;;) {
     gint64 left = deadline - g_get_monotonic_time();
     if (left <= 0)
@@ -228,7 +230,7 @@ static std::string describe_error(GstMessage *message) {
 }
 
 std::string CallEndpoint::wait_state(const char *state, int timeout_ms) {
-  gint64 deadline = g_get_monotonic_time() + gint64(timeout_ms) * 1000;
+  gint64 deadline = wait_deadline(timeout_ms);
   std::vector<GstMessage *> others;
   std::string seen;
   for (;;) {
@@ -260,7 +262,7 @@ std::string CallEndpoint::wait_state(const char *state, int timeout_ms) {
 }
 
 void CallEndpoint::wait_state_reason(const char *state, const char *reason, int timeout_ms) {
-  gint64 deadline = g_get_monotonic_time() + gint64(timeout_ms) * 1000;
+  gint64 deadline = wait_deadline(timeout_ms);
   std::string seen;
   for (;;) {
     int left = int((deadline - g_get_monotonic_time()) / 1000);
@@ -276,7 +278,7 @@ void CallEndpoint::wait_state_reason(const char *state, const char *reason, int 
 
 std::string CallEndpoint::wait_error(int timeout_ms, std::string *reason, bool warning) {
   GstMessageType type = warning ? GST_MESSAGE_WARNING : GST_MESSAGE_ERROR;
-  gint64 deadline = g_get_monotonic_time() + gint64(timeout_ms) * 1000;
+  gint64 deadline = wait_deadline(timeout_ms);
   for (;;) {
     int left = int((deadline - g_get_monotonic_time()) / 1000);
     GstMessage *message = pop(left > 0 ? left : 0, type);
@@ -325,7 +327,7 @@ void CallEndpoint::expect_no_error() {
 }
 
 void CallEndpoint::wait_video_frames(unsigned count, int timeout_ms) {
-  gint64 deadline = g_get_monotonic_time() + gint64(timeout_ms) * 1000;
+  gint64 deadline = wait_deadline(timeout_ms);
   while (video.buffers < count) {
     expect_no_error();
     if (g_get_monotonic_time() > deadline)
@@ -335,7 +337,7 @@ void CallEndpoint::wait_video_frames(unsigned count, int timeout_ms) {
 }
 
 void CallEndpoint::wait_audio_buffers(unsigned count, int timeout_ms) {
-  gint64 deadline = g_get_monotonic_time() + gint64(timeout_ms) * 1000;
+  gint64 deadline = wait_deadline(timeout_ms);
   while (audio.buffers < count) {
     expect_no_error();
     if (g_get_monotonic_time() > deadline)
@@ -346,7 +348,7 @@ void CallEndpoint::wait_audio_buffers(unsigned count, int timeout_ms) {
 }
 
 GstStructure *CallEndpoint::wait_stats(int timeout_ms) {
-  gint64 deadline = g_get_monotonic_time() + gint64(timeout_ms) * 1000;
+  gint64 deadline = wait_deadline(timeout_ms);
   for (;;) {
     int left = int((deadline - g_get_monotonic_time()) / 1000);
     GstMessage *message = pop(left > 0 ? left : 0, GST_MESSAGE_ELEMENT);

@@ -1,5 +1,7 @@
 #include "ws_client.hpp"
 
+#include "wait_deadline.hpp"
+
 #include <glib.h>
 
 #include <cstring>
@@ -233,7 +235,7 @@ void WsClient::send_text(const std::string &text) {
 }
 
 std::optional<Frame> WsClient::receive(int timeout_ms) {
-  gint64 deadline = g_get_monotonic_time() + timeout_ms * kMsUs;
+  gint64 deadline = wait_deadline(timeout_ms);
   for (;;) {
     auto frame = read_frame(deadline);
     if (!frame)
@@ -251,7 +253,7 @@ std::optional<Frame> WsClient::receive(int timeout_ms) {
 }
 
 Json WsClient::expect_json(const char *what, int timeout_ms) {
-  gint64 deadline = g_get_monotonic_time() + timeout_ms * kMsUs;
+  gint64 deadline = wait_deadline(timeout_ms);
   for (;;) {
     int left = int((deadline - g_get_monotonic_time()) / kMsUs);
     auto frame = receive(left > 0 ? left : 0);
@@ -285,7 +287,7 @@ void WsClient::expect_silence(int timeout_ms) {
 }
 
 int WsClient::expect_closed(const char *what, int timeout_ms) {
-  gint64 deadline = g_get_monotonic_time() + timeout_ms * kMsUs;
+  gint64 deadline = wait_deadline(timeout_ms);
   for (;;) {
     auto frame = read_frame(deadline);
     if (!frame) {
