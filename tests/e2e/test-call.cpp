@@ -15,7 +15,7 @@ using namespace webrtccall::test;
 
 namespace {
 
-constexpr int kSetupMs = 15000; // a call's set-up, generous for a loaded CI machine
+constexpr int kSetupMs = 30000; // a deadline, not a measure: generous for a loaded machine
 
 // Compares a returned std::string: g_assert_cmpstr on .c_str() of a
 // temporary reads freed memory (AddressSanitizer says so).
