@@ -560,15 +560,19 @@ void Router::end_calls_with_gone_peer(const std::vector<ConnectionId> &users) {
     }
 }
 
+// Presence says whether a name is online anywhere: news of a name that is
+// also here (it changes hands after Redis lost its keys) changes nothing.
 void Router::on_remote_joined(const RemoteUser &user) {
-  broadcast_presence(Presence{std::nullopt, user.name, {}}, 0);
+  if (!registry_.find(user.name))
+    broadcast_presence(Presence{std::nullopt, user.name, {}}, 0);
 }
 
 void Router::on_remote_left(const RemoteUser &user) {
   // Its instance sent a leave before the news of the logout; this covers a
   // leave that was lost.
   end_calls_with_gone_peer(registry_.linked_to(user));
-  broadcast_presence(Presence{std::nullopt, {}, user.name}, 0);
+  if (!registry_.find(user.name))
+    broadcast_presence(Presence{std::nullopt, {}, user.name}, 0);
 }
 
 void Router::on_instance_gone(const std::string &instance) {
@@ -617,7 +621,8 @@ void Router::on_name_lost(const std::string &name) {
               Leave{peer->remote.name, LeaveReason::kGone}, Leave{});
   }
   registry_.log_out(*connection); // not released: the name is the other instance's now
-  broadcast_presence(Presence{std::nullopt, {}, name}, *connection);
+  if (!directory_.locate(name))   // else still online, there
+    broadcast_presence(Presence{std::nullopt, {}, name}, *connection);
   outbox_.close(*connection, "the name was claimed on another server while this one was cut off "
                              "from Redis");
 }

@@ -473,6 +473,17 @@ void name_lost_closes_the_user_and_tells_its_peer(Cluster &c) {
   g_assert_cmpstr(c.claims["bob"].c_str(), ==, "B");
 }
 
+void name_lost_to_another_instance_stays_online(Cluster &c) {
+  Instance &b = c["B"];
+  b.log_in(kDave, "dave");
+  b.router.received(kDave, Presence{});
+  b.expect(kDave, R"({"type":"presence","users":["alice","bob","carol","dave"]})");
+  c.claims["bob"] = "A"; // A took the name while B was cut off from Redis
+  b.directory.listener()->on_name_lost("bob");
+  g_assert_cmpuint(b.outbox.closed.size(), ==, 1);
+  b.expect_nothing(); // no "left" for dave: bob is online, on A
+}
+
 void shutdown_tells_both_sides(Cluster &c) {
   establish(c);
   c["A"].router.shutdown();
@@ -559,6 +570,8 @@ int main(int argc, char **argv) {
       side_without_the_call_ends_the_other);
   add("/router-cluster/name-lost/closes-user-and-tells-peer",
       name_lost_closes_the_user_and_tells_its_peer);
+  add("/router-cluster/name-lost/to-another-instance-stays-online",
+      name_lost_to_another_instance_stays_online);
   add("/router-cluster/shutdown/tells-both-sides", shutdown_tells_both_sides);
   add("/router-cluster/resume/keeps-a-call-with-another-instance",
       resume_keeps_a_call_with_another_instance);
