@@ -3,6 +3,7 @@
 #include <glib.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cmath>
 
 namespace webrtccall::loadgen {
@@ -107,8 +108,9 @@ bool parse_options(int argc, char **argv, Options &options) {
     return fail("--setup-candidates must be from 0 to 100");
   if (sdp_bytes < 0 || sdp_bytes > 60000)
     return fail("--sdp-bytes must be from 0 to 60000 (the server's message limit is 64 KiB)");
-  if (options.duration < 0 || options.warmup < 0 || options.warmup > options.duration)
-    return fail("--warmup must be from 0 to --duration");
+  if (options.duration < 0 || options.warmup < 0)
+    return fail("--duration and --warmup cannot be negative");
+  options.warmup = std::min(options.warmup, options.duration); // all warm-up: no window
   if (concurrency < 1 || sources < 0 || clients < 0 || options.sample_interval <= 0)
     return fail("--connect-concurrency, --source-addresses, --clients, --sample-interval: "
                 "out of range");

@@ -32,6 +32,11 @@ def relay_rate(results, path):
             lat.axvline(run["max_sustained_rate"] / 1000, color=colour, linestyle=":")
         cpu.plot(rates, [s["server_cpu_percent"] for s in steps], "o-", color=colour,
                  label=f"{LABELS[kind]} (server)")
+        # On a shared machine a saturated server is not always on a CPU: it is
+        # runnable, on one or waiting for one, all the time.
+        cpu.plot(rates, [(s["server_cpu_percent"] or 0) + (s.get("server_wait_percent") or 0)
+                         for s in steps], "^:", color=colour, alpha=0.6,
+                 label=f"{LABELS[kind]} (server) on a CPU or waiting for one")
         cpu.plot(rates, [s["generator_cpu_percent"] for s in steps], "s--", color=colour,
                  alpha=0.6, label=f"load generator, against {LABELS[kind]}")
     lat.set_yscale("log")
@@ -51,21 +56,31 @@ def relay_rate(results, path):
 
 
 def scaling(steps, path):
-    """Server CPU for the same relay traffic against the connections it holds."""
-    fig, ax = plt.subplots(figsize=(8, 4.5))
+    """Server CPU and relay latency for the same traffic against the connections it holds."""
+    fig, (cpu, lat) = plt.subplots(2, 1, figsize=(8, 7), sharex=True)
     for kind in COLOURS:
         mine = [s for s in steps if s["server"] == kind]
-        if mine:
-            ax.plot([s["clients"] for s in mine], [s["server_cpu_percent"] for s in mine], "o-",
-                    color=COLOURS[kind], label=LABELS[kind])
+        if not mine:
+            continue
+        clients = [s["clients"] for s in mine]
+        cpu.plot(clients, [s["server_cpu_percent"] for s in mine], "o-", color=COLOURS[kind],
+                 label=LABELS[kind])
+        lat.plot(clients, [s["p99_ms"] for s in mine], "o-", color=COLOURS[kind],
+                 label=f"{LABELS[kind]} p99")
+        lat.plot(clients, [s["p50_ms"] for s in mine], "o--", color=COLOURS[kind], alpha=0.6,
+                 label=f"{LABELS[kind]} p50")
     rate = steps[0]["relay_rate"] if steps else 0
-    ax.set_title(f"Server CPU relaying {rate} candidates a second among 200 clients,\n"
-                 "with the other clients connected and idle")
-    ax.set_xlabel("clients connected")
-    ax.set_ylabel("server CPU (% of one core)")
-    ax.set_ylim(bottom=0)
-    ax.grid(True, alpha=0.3)
-    ax.legend()
+    cpu.set_title(f"Relaying {rate} candidates a second among 200 clients,\n"
+                  "with the other clients connected and idle")
+    cpu.set_ylabel("server CPU (% of one core)")
+    cpu.set_ylim(0, 105)
+    cpu.grid(True, alpha=0.3)
+    cpu.legend()
+    lat.set_yscale("log")
+    lat.set_ylabel("relay latency (ms)")
+    lat.set_xlabel("clients connected")
+    lat.grid(True, which="both", alpha=0.3)
+    lat.legend(fontsize="small")
     fig.tight_layout()
     fig.savefig(path, dpi=100)
     plt.close(fig)
@@ -75,13 +90,20 @@ def soak(result, path):
     samples = result["samples"]
     minutes = [s["minutes"] for s in samples]
     fig, (rss, setups) = plt.subplots(2, 1, figsize=(8, 6), sharex=True)
-    rss.plot(minutes, [s["rss_kib"] / 1024 for s in samples], color=COLOURS["ours"])
+    rss_mib = [s["rss_kib"] / 1024 for s in samples]
+    rss.plot(minutes, rss_mib, color=COLOURS["ours"], linewidth=2)
     rss.set_ylabel("server RSS (MiB)")
-    rss.set_ylim(bottom=0)
-    rss.set_title(f"Soak: {result['clients']} clients, {result['setups_per_minute']} set-ups a "
-                  f"minute, {result['relay_rate']} candidates a second")
+    rss.set_ylim(0, max(rss_mib, default=1) * 1.2)  # from zero: growth shows as what it is
+    title = f"Soak: {result['clients']} clients, {result['setups_per_minute']} set-ups a minute"
+    if result["relay_rate"]:
+        title += f", {result['relay_rate']} candidates a second"
+    rss.set_title(title)
     rss.grid(True, alpha=0.3)
-    setups.plot(minutes, [s["setups_completed"] for s in samples], color="tab:green")
+    setups.plot(minutes, [s["setups_completed"] for s in samples], color="tab:green",
+                label="completed")
+    setups.plot(minutes, [m * result["setups_per_minute"] for m in minutes], ":", color="grey",
+                label="due")
+    setups.legend()
     setups.set_ylabel("set-ups completed")
     setups.set_xlabel("minutes of traffic")
     setups.grid(True, alpha=0.3)
