@@ -1,26 +1,29 @@
 #include "serialize.hpp"
 
-#include <json-glib/json-glib.h>
+#include <string>
 
 namespace webrtccall::protocol {
 
 namespace {
 
-// Builds one JSON object; members appear in the order they are added, so
-// relayed messages keep the tutorial's field order with extensions last.
+// Writes one JSON object as it goes; members appear in the order they are
+// written, so relayed messages keep the tutorial's field order with
+// extensions last. Written by hand rather than through json-glib's builder
+// and generator, which built a tree of nodes and cost about a third of the
+// server's time per relayed message (docs/benchmarks.md, "Signaling"): our
+// messages are flat, and every string in them is valid UTF-8 (parse.cpp
+// checks what comes in), so writing one only means escaping it.
 class ObjectWriter {
 public:
-  explicit ObjectWriter(std::string_view type) : builder_(json_builder_new_immutable()) {
-    json_builder_begin_object(builder_);
+  explicit ObjectWriter(std::string_view type) {
+    text_.reserve(256);
+    text_ += '{';
     string("type", type);
   }
-  ~ObjectWriter() { g_object_unref(builder_); }
-  ObjectWriter(const ObjectWriter &) = delete;
-  ObjectWriter &operator=(const ObjectWriter &) = delete;
 
   void string(const char *field, std::string_view value) {
-    json_builder_set_member_name(builder_, field);
-    json_builder_add_string_value(builder_, std::string(value).c_str());
+    key(field);
+    quoted(value);
   }
 
   // Omits the member when `value` is empty: empty stands for absent.
@@ -30,64 +33,123 @@ public:
   }
 
   void boolean(const char *field, bool value) {
-    json_builder_set_member_name(builder_, field);
-    json_builder_add_boolean_value(builder_, value);
+    key(field);
+    text_ += value ? "true" : "false";
   }
 
-  void integer(const char *field, gint64 value) {
-    json_builder_set_member_name(builder_, field);
-    json_builder_add_int_value(builder_, value);
+  void integer(const char *field, long long value) {
+    key(field);
+    text_ += std::to_string(value);
   }
 
   void null(const char *field) {
-    json_builder_set_member_name(builder_, field);
-    json_builder_add_null_value(builder_);
+    key(field);
+    text_ += "null";
   }
 
   void begin_object(const char *field) {
-    json_builder_set_member_name(builder_, field);
-    json_builder_begin_object(builder_);
+    key(field);
+    text_ += '{';
+    first_ = true;
   }
-  void end_object() { json_builder_end_object(builder_); }
+  void end_object() {
+    text_ += '}';
+    first_ = false;
+  }
 
   void string_array(const char *field, const std::vector<std::string> &values) {
-    json_builder_set_member_name(builder_, field);
-    json_builder_begin_array(builder_);
-    for (const auto &value : values)
-      json_builder_add_string_value(builder_, value.c_str());
-    json_builder_end_array(builder_);
+    key(field);
+    text_ += '[';
+    for (std::size_t i = 0; i < values.size(); i++) {
+      if (i > 0)
+        text_ += ',';
+      quoted(values[i]);
+    }
+    text_ += ']';
   }
 
   void ice_servers(const char *field, const std::vector<IceServer> &servers) {
-    json_builder_set_member_name(builder_, field);
-    json_builder_begin_array(builder_);
-    for (const auto &server : servers) {
-      json_builder_begin_object(builder_);
-      json_builder_set_member_name(builder_, "urls");
-      json_builder_add_string_value(builder_, server.urls.c_str());
-      if (!server.username.empty()) {
-        json_builder_set_member_name(builder_, "username");
-        json_builder_add_string_value(builder_, server.username.c_str());
-        json_builder_set_member_name(builder_, "credential");
-        json_builder_add_string_value(builder_, server.credential.c_str());
+    key(field);
+    text_ += '[';
+    for (std::size_t i = 0; i < servers.size(); i++) {
+      if (i > 0)
+        text_ += ',';
+      text_ += '{';
+      first_ = true;
+      string("urls", servers[i].urls);
+      if (!servers[i].username.empty()) {
+        string("username", servers[i].username);
+        string("credential", servers[i].credential);
       }
-      json_builder_end_object(builder_);
+      text_ += '}';
     }
-    json_builder_end_array(builder_);
+    text_ += ']';
+    first_ = false;
   }
 
   std::string finish() {
-    json_builder_end_object(builder_);
-    g_autoptr(JsonNode) root = json_builder_get_root(builder_);
-    g_autoptr(JsonGenerator) generator = json_generator_new();
-    json_generator_set_root(generator, root);
-    gsize length = 0;
-    g_autofree char *text = json_generator_to_data(generator, &length);
-    return std::string(text, length);
+    text_ += '}';
+    return std::move(text_);
   }
 
 private:
-  JsonBuilder *builder_;
+  // Field names are our own literals: nothing to escape.
+  void key(const char *field) {
+    if (!first_)
+      text_ += ',';
+    first_ = false;
+    text_ += '"';
+    text_ += field;
+    text_ += "\":";
+  }
+
+  // JSON asks for the quote, the backslash and the control characters to be
+  // escaped; everything else, UTF-8 included, is written as it is.
+  void quoted(std::string_view value) {
+    static const char kHex[] = "0123456789abcdef";
+    text_ += '"';
+    std::size_t plain_from = 0;
+    for (std::size_t i = 0; i < value.size(); i++) {
+      unsigned char c = static_cast<unsigned char>(value[i]);
+      if (c >= 0x20 && c != '"' && c != '\\')
+        continue;
+      text_.append(value, plain_from, i - plain_from);
+      plain_from = i + 1;
+      text_ += '\\';
+      switch (c) {
+      case '"':
+        text_ += '"';
+        break;
+      case '\\':
+        text_ += '\\';
+        break;
+      case '\n':
+        text_ += 'n';
+        break;
+      case '\r':
+        text_ += 'r';
+        break;
+      case '\t':
+        text_ += 't';
+        break;
+      case '\b':
+        text_ += 'b';
+        break;
+      case '\f':
+        text_ += 'f';
+        break;
+      default:
+        text_ += "u00";
+        text_ += kHex[c >> 4];
+        text_ += kHex[c & 0xf];
+      }
+    }
+    text_.append(value, plain_from, value.size() - plain_from);
+    text_ += '"';
+  }
+
+  std::string text_;
+  bool first_ = true; // the next member is the first of its object
 };
 
 void write_description(ObjectWriter &writer, const char *field,

@@ -18,9 +18,10 @@ std::string error_text(protocol::ErrorCode code, std::string message) {
 } // namespace
 
 Connection::Connection(ConnectionId id, std::string address, SoupWebsocketConnection *socket,
-                       GIOStream *base_stream, const Limits &limits, ConnectionOwner &owner)
+                       GIOStream *base_stream, const Limits &limits, ConnectionOwner &owner,
+                       ConnectionLoops::Loop &loop)
     : id_(id), address_(std::move(address)), socket_(ref(socket)), base_stream_(ref(base_stream)),
-      limits_(limits), owner_(owner), last_seen_us_(g_get_monotonic_time()),
+      limits_(limits), owner_(owner), loop_(loop), last_seen_us_(g_get_monotonic_time()),
       tokens_(limits.message_burst), tokens_at_us_(last_seen_us_) {
   // libsoup refuses single frames over the limit itself; fragmented messages
   // are capped by the FrameLimitStream under it (server.cpp).
@@ -40,8 +41,10 @@ Connection::Connection(ConnectionId id, std::string address, SoupWebsocketConnec
 
 Connection::~Connection() {
   g_signal_handlers_disconnect_by_data(socket_.get(), this);
-  if (soup_websocket_connection_get_state(socket_.get()) == SOUP_WEBSOCKET_STATE_OPEN)
+  if (soup_websocket_connection_get_state(socket_.get()) == SOUP_WEBSOCKET_STATE_OPEN) {
+    InConnectionLoop in_loop(loop_);
     soup_websocket_connection_close(socket_.get(), SOUP_WEBSOCKET_CLOSE_GOING_AWAY, nullptr);
+  }
   // libsoup closes its own stream, a wrapper over this one.
   g_io_stream_close_async(base_stream_.get(), G_PRIORITY_DEFAULT, nullptr, nullptr, nullptr);
 }
@@ -50,13 +53,16 @@ void Connection::send(const std::string &text) {
   if (soup_websocket_connection_get_state(socket_.get()) != SOUP_WEBSOCKET_STATE_OPEN)
     return;
   g_debug("connection %" G_GUINT64_FORMAT ": send %s", id_, text.c_str());
+  InConnectionLoop in_loop(loop_); // a write that would block leaves a source behind
   soup_websocket_connection_send_text(socket_.get(), text.c_str());
 }
 
 void Connection::close(gushort code, const char *reason) {
   report_gone();
-  if (soup_websocket_connection_get_state(socket_.get()) == SOUP_WEBSOCKET_STATE_OPEN)
+  if (soup_websocket_connection_get_state(socket_.get()) == SOUP_WEBSOCKET_STATE_OPEN) {
+    InConnectionLoop in_loop(loop_); // the close handshake has a timeout
     soup_websocket_connection_close(socket_.get(), code, reason);
+  }
 }
 
 void Connection::report_gone() {
@@ -64,6 +70,7 @@ void Connection::report_gone() {
     return;
   gone_ = true;
   keepalive_check_.reset();
+  InServerContext in_server(loop_.server_context());
   owner_.on_gone(*this);
 }
 
@@ -112,6 +119,7 @@ void Connection::on_message(SoupWebsocketConnection *, gint type, GBytes *messag
   }
   gsize size = 0;
   const char *text = static_cast<const char *>(g_bytes_get_data(message, &size));
+  InServerContext in_server(self->loop_.server_context());
   self->owner_.on_text(*self, std::string_view(text ? text : "", size));
 }
 
@@ -135,6 +143,7 @@ void Connection::on_closing(SoupWebsocketConnection *, gpointer data) {
 void Connection::on_closed(SoupWebsocketConnection *, gpointer data) {
   auto *self = static_cast<Connection *>(data);
   self->report_gone();
+  InServerContext in_server(self->loop_.server_context());
   self->owner_.on_closed(*self); // may destroy self
 }
 

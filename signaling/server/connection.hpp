@@ -3,6 +3,7 @@
 #pragma once
 
 #include "common/gobject_ptr.hpp"
+#include "connection_loops.hpp"
 #include "limits.hpp"
 #include "registry.hpp"
 
@@ -16,7 +17,7 @@ namespace webrtccall::server {
 class Connection;
 
 // What a connection reports to its owner (the Server). All calls come on the
-// server's main thread.
+// server's main thread, with the server's context as the thread-default.
 class ConnectionOwner {
 public:
   virtual ~ConnectionOwner() = default;
@@ -28,10 +29,13 @@ public:
   virtual void on_closed(Connection &connection) = 0;
 };
 
+// Made inside its loop (InConnectionLoop), where `socket` was made too: every
+// libsoup call on it runs there.
 class Connection {
 public:
   Connection(ConnectionId id, std::string address, SoupWebsocketConnection *socket,
-             GIOStream *base_stream, const Limits &limits, ConnectionOwner &owner);
+             GIOStream *base_stream, const Limits &limits, ConnectionOwner &owner,
+             ConnectionLoops::Loop &loop);
   ~Connection();
   Connection(const Connection &) = delete;
   Connection &operator=(const Connection &) = delete;
@@ -61,6 +65,7 @@ private:
   GObjectPtr<GIOStream> base_stream_; // the stolen HTTP stream under socket_; closed with it
   const Limits &limits_;              // owned by the Server, which outlives us
   ConnectionOwner &owner_;
+  ConnectionLoops::Loop &loop_; // owned by the Server's ConnectionLoops, which outlive us
   GSourcePtr keepalive_check_;
   gint64 last_seen_us_; // monotonic: last message or pong
   double tokens_;       // rate limit bucket

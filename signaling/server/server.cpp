@@ -98,6 +98,7 @@ bool Server::start(GError **error, std::function<void()> ready) {
   soup_ = adopt(SOUP_SERVER(g_object_new(SOUP_TYPE_SERVER, "server-header",
                                          "webrtccall-signaling/" WEBRTCCALL_VERSION, nullptr)));
   soup_server_add_handler(soup_.get(), nullptr, on_request, this, nullptr);
+  loops_ = std::make_unique<ConnectionLoops>();
 
   service_ = adopt(g_socket_service_new());
   GSocketListener *listener = G_SOCKET_LISTENER(service_.get());
@@ -338,9 +339,13 @@ void Server::on_upgrade_written(SoupServerMessage *message, gpointer data) {
   auto *self = static_cast<Server *>(data);
   GSocketAddress *remote = soup_server_message_get_remote_address(message);
   std::string peer = address_string(remote, true);
+  ConnectionId id = self->next_id_++;
+  ConnectionLoops::Loop &loop = self->loops_->loop_for(id);
   auto accepted = self->accepted_by_peer_.find(peer);
-  if (accepted != self->accepted_by_peer_.end())
+  if (accepted != self->accepted_by_peer_.end()) {
     accepted->second->handshake_deadline.reset();
+    self->loops_->claim_fd(g_socket_get_fd(g_socket_connection_get_socket(accepted->second->socket)));
+  }
 
   const char *origin =
       soup_message_headers_get_one(soup_server_message_get_request_headers(message), "Origin");
@@ -349,18 +354,20 @@ void Server::on_upgrade_written(SoupServerMessage *message, gpointer data) {
       g_io_stream_get_input_stream(stream), self->options_.limits.max_message_bytes);
   g_autoptr(GIOStream) wrapped =
       g_simple_io_stream_new(limited, g_io_stream_get_output_stream(stream));
-  g_autoptr(SoupWebsocketConnection) socket =
-      soup_websocket_connection_new(wrapped, soup_server_message_get_uri(message),
-                                    SOUP_WEBSOCKET_CONNECTION_SERVER, origin, nullptr, nullptr);
-
-  ConnectionId id = self->next_id_++;
   g_info("connection %" G_GUINT64_FORMAT ": WebSocket from %s", id, peer.c_str());
-  auto connection =
-      std::make_unique<Connection>(id, peer, socket, stream, self->options_.limits, *self);
-  Connection &added = *connection;
-  self->connections_.emplace(id, std::move(connection));
+  Connection *added = nullptr;
+  {
+    InConnectionLoop in_loop(loop); // the socket's sources go there from the start
+    g_autoptr(SoupWebsocketConnection) socket =
+        soup_websocket_connection_new(wrapped, soup_server_message_get_uri(message),
+                                      SOUP_WEBSOCKET_CONNECTION_SERVER, origin, nullptr, nullptr);
+    auto connection = std::make_unique<Connection>(id, peer, socket, stream,
+                                                   self->options_.limits, *self, loop);
+    added = connection.get();
+    self->connections_.emplace(id, std::move(connection));
+  }
   if (self->options_.greeting)
-    added.send("Hello world");
+    added->send("Hello world");
 }
 
 void Server::serve_health(SoupServerMessage *message) {

@@ -4,6 +4,7 @@
 #include "protocol/serialize.hpp"
 
 #include <glib.h>
+#include <json-glib/json-glib.h>
 
 #include <string>
 
@@ -340,6 +341,33 @@ void test_candidate_serializes_nulls_like_browsers() {
       R"({"type":"candidate","candidate":{"candidate":"candidate:1","sdpMid":null,"sdpMLineIndex":2}})");
 }
 
+// serialize() writes JSON by hand: every string must come back as it went
+// in, read by json-glib as an independent parser, and by our own.
+void test_strings_are_escaped() {
+  const std::string strings[] = {
+      "plain",
+      "quote \" and backslash \\ and slash /",
+      "v=0\r\na=x\n\ttab",
+      std::string("controls \x01\x08\x0c\x1f\x7f end"),
+      "unicode: \u00e9 \u4e2d \U0001f600",
+      "\\u0041 is not an escape here",
+      "",
+  };
+  for (const auto &value : strings) {
+    std::string text =
+        serialize(ServerMessage{Error{value, ErrorCode::kBadField, value.empty() ? "n" : value}});
+    g_autoptr(JsonParser) parser = json_parser_new();
+    g_autoptr(GError) error = nullptr;
+    if (!json_parser_load_from_data(parser, text.data(), gssize(text.size()), &error))
+      g_error("%s is not JSON: %s", text.c_str(), error->message);
+    JsonObject *object = json_node_get_object(json_parser_get_root(parser));
+    std::string read_back = json_object_get_string_member(object, "message");
+    g_assert_true(read_back == value);
+    const auto &parsed = expect_server<Error>(text);
+    g_assert_true(parsed.message == value);
+  }
+}
+
 void test_client_parser_reads_the_tutorial_server() {
   // What the tutorial's server sends: a greeting, and messages without our extensions.
   g_assert_true(std::holds_alternative<Ignored>(parse_server_message("Hello world")));
@@ -414,6 +442,7 @@ int main(int argc, char **argv) {
   g_test_add_func("/protocol/round-trip/server", test_server_messages_round_trip);
   g_test_add_func("/protocol/wire/relayed-offer-shape", test_relayed_offer_wire_shape);
   g_test_add_func("/protocol/wire/candidate-nulls", test_candidate_serializes_nulls_like_browsers);
+  g_test_add_func("/protocol/wire/strings-escaped", test_strings_are_escaped);
   g_test_add_func("/protocol/client/reads-tutorial-server",
                   test_client_parser_reads_the_tutorial_server);
   g_test_add_func("/protocol/client/refuses-broken-known-types",
