@@ -1,5 +1,6 @@
 #include "connection.hpp"
 
+#include "message_log.hpp"
 #include "protocol/serialize.hpp"
 
 #include <algorithm>
@@ -52,7 +53,8 @@ Connection::~Connection() {
 void Connection::send(const std::string &text) {
   if (soup_websocket_connection_get_state(socket_.get()) != SOUP_WEBSOCKET_STATE_OPEN)
     return;
-  g_debug("connection %" G_GUINT64_FORMAT ": send %s", id_, text.c_str());
+  if (message_debug_enabled())
+    g_debug("connection %" G_GUINT64_FORMAT ": send %s", id_, text.c_str());
   InConnectionLoop in_loop(loop_); // a write that would block leaves a source behind
   soup_websocket_connection_send_text(socket_.get(), text.c_str());
 }

@@ -2,6 +2,7 @@
 
 #include "directory_factory.hpp"
 #include "frame_limit_stream.hpp"
+#include "message_log.hpp"
 #include "protocol/parse.hpp"
 #include "protocol/serialize.hpp"
 
@@ -434,8 +435,9 @@ void Server::close(ConnectionId connection, const std::string &why) {
 }
 
 void Server::on_text(Connection &connection, std::string_view text) {
-  g_debug("connection %" G_GUINT64_FORMAT ": received %.*s", connection.id(), int(text.size()),
-          text.data());
+  if (message_debug_enabled())
+    g_debug("connection %" G_GUINT64_FORMAT ": received %.*s", connection.id(), int(text.size()),
+            text.data());
   auto parsed = protocol::parse_client_message(text, options_.limits.max_message_bytes);
   if (auto *error = std::get_if<protocol::ParseError>(&parsed))
     router_.refused(connection.id(), *error);
