@@ -1,106 +1,114 @@
 #include "parse.hpp"
 
-#include <json-glib/json-glib.h>
+#include <glib.h>
+#include <simdjson.h>
 
+#include <cstdint>
 #include <limits>
+#include <optional>
 #include <utility>
 
 namespace webrtccall::protocol {
 
 namespace {
 
-// Reads the members of one JSON object, checking each node's type first:
-// json-glib's typed getters raise criticals on missing or mistyped members.
+using JsonValue = simdjson::dom::element;
+using JsonObject = simdjson::dom::object;
+
+// Reads the members of one JSON object, checking each member's type first.
 // The first problem is kept; later reads become no-ops.
 class FieldReader {
 public:
-  FieldReader(JsonObject *object, std::string prefix)
+  FieldReader(JsonObject object, std::string prefix)
       : object_(object), prefix_(std::move(prefix)) {}
 
   // A string member. Optional members may be absent or null.
   bool read_string(const char *field, std::string &out, bool required) {
-    JsonNode *node = member(field);
-    if (!node)
+    std::optional<JsonValue> value = member(field);
+    if (!value)
       return !required || fail(field, "is missing");
-    if (JSON_NODE_HOLDS_NULL(node) && !required)
+    if (value->is_null() && !required)
       return true;
-    if (!JSON_NODE_HOLDS_VALUE(node) || json_node_get_value_type(node) != G_TYPE_STRING)
+    std::string_view text;
+    if (value->get_string().get(text))
       return fail(field, "must be a string");
-    const char *value = json_node_get_string(node);
-    // The frame was valid UTF-8, but json-glib decodes a \u escape of a lone
-    // surrogate ("\udb33" and no low half) into bytes that are not; relayed
-    // as they are, they would make the receiver's WebSocket close (found by
-    // tests/fuzz).
-    if (!g_utf8_validate(value, -1, nullptr))
+    // The frame was valid UTF-8, but a \u escape of a lone surrogate
+    // ("\udb33") would decode to bytes that are not; relayed as they are,
+    // they would make the receiver's WebSocket close (found by tests/fuzz
+    // with json-glib). simdjson refuses such escapes itself: this stays so
+    // that no parser change can let one through.
+    if (!g_utf8_validate(text.data(), gssize(text.size()), nullptr))
       return fail(field, "holds an invalid \\u escape (a lone surrogate)");
-    out = value;
+    out = text;
     return true;
   }
 
   bool read_optional_string(const char *field, std::optional<std::string> &out) {
-    JsonNode *node = member(field);
-    if (!node || JSON_NODE_HOLDS_NULL(node))
+    std::optional<JsonValue> value = member(field);
+    if (!value || value->is_null())
       return true;
-    std::string value;
-    if (!read_string(field, value, true))
+    std::string text;
+    if (!read_string(field, text, true))
       return false;
-    out = std::move(value);
+    out = std::move(text);
     return true;
   }
 
-  bool read_optional_int(const char *field, std::optional<int> &out, gint64 min, gint64 max) {
-    JsonNode *node = member(field);
-    if (!node || JSON_NODE_HOLDS_NULL(node))
+  bool read_optional_int(const char *field, std::optional<int> &out, std::int64_t min,
+                         std::int64_t max) {
+    std::optional<JsonValue> value = member(field);
+    if (!value || value->is_null())
       return true;
-    if (!JSON_NODE_HOLDS_VALUE(node) || json_node_get_value_type(node) != G_TYPE_INT64)
-      return fail(field, "must be an integer");
-    gint64 value = json_node_get_int(node);
-    if (value < min || value > max)
+    std::int64_t number = 0;
+    if (value->get_int64().get(number))
+      return fail(field, value->is_uint64() ? "is out of range" : "must be an integer");
+    if (number < min || number > max)
       return fail(field, "is out of range");
-    out = static_cast<int>(value);
+    out = static_cast<int>(number);
     return true;
   }
 
   bool read_bool(const char *field, bool &out) {
-    JsonNode *node = member(field);
-    if (!node)
+    std::optional<JsonValue> value = member(field);
+    if (!value)
       return fail(field, "is missing");
-    if (!JSON_NODE_HOLDS_VALUE(node) || json_node_get_value_type(node) != G_TYPE_BOOLEAN)
+    if (value->get_bool().get(out))
       return fail(field, "must be true or false");
-    out = json_node_get_boolean(node);
     return true;
   }
 
   // An object member, read by a nested reader whose errors name "field.member".
-  JsonObject *read_object(const char *field) {
-    JsonNode *node = member(field);
-    if (!node) {
+  std::optional<JsonObject> read_object(const char *field) {
+    std::optional<JsonValue> value = member(field);
+    if (!value) {
       fail(field, "is missing");
-      return nullptr;
+      return std::nullopt;
     }
-    if (!JSON_NODE_HOLDS_OBJECT(node)) {
+    JsonObject object;
+    if (value->get_object().get(object)) {
       fail(field, "must be an object");
-      return nullptr;
+      return std::nullopt;
     }
-    return json_node_get_object(node);
+    return object;
   }
 
-  JsonArray *read_array(const char *field) {
-    JsonNode *node = member(field);
-    if (!node) {
+  std::optional<simdjson::dom::array> read_array(const char *field) {
+    std::optional<JsonValue> value = member(field);
+    if (!value) {
       fail(field, "is missing");
-      return nullptr;
+      return std::nullopt;
     }
-    if (!JSON_NODE_HOLDS_ARRAY(node)) {
+    simdjson::dom::array array;
+    if (value->get_array().get(array)) {
       fail(field, "must be an array");
-      return nullptr;
+      return std::nullopt;
     }
-    return json_node_get_array(node);
+    return array;
   }
 
   bool present(const char *field) const {
-    JsonNode *node = json_object_get_member(object_, field);
-    return node && !JSON_NODE_HOLDS_NULL(node);
+    std::optional<JsonValue> value = find(field);
+    return value && !value->is_null();
   }
 
   bool fail(std::string_view field, std::string_view problem) {
@@ -125,23 +133,32 @@ public:
   }
 
 private:
-  JsonNode *member(const char *field) const {
+  std::optional<JsonValue> member(const char *field) const {
     if (!problem_.empty())
-      return nullptr;
-    return json_object_get_member(object_, field);
+      return std::nullopt;
+    return find(field);
   }
 
-  JsonObject *object_;
+  // With a name given twice, the last counts, as in JavaScript's JSON.parse.
+  std::optional<JsonValue> find(std::string_view field) const {
+    std::optional<JsonValue> found;
+    for (auto member : object_)
+      if (member.key == field)
+        found = member.value;
+    return found;
+  }
+
+  JsonObject object_;
   std::string prefix_;
   std::string problem_;
 };
 
 bool read_description(FieldReader &reader, const char *field, std::string_view expected_type,
                       SessionDescription &out) {
-  JsonObject *object = reader.read_object(field);
+  std::optional<JsonObject> object = reader.read_object(field);
   if (!object)
     return false;
-  FieldReader nested(object, reader.prefix() + field + ".");
+  FieldReader nested(*object, reader.prefix() + field + ".");
   nested.read_string("type", out.type, true) && nested.read_string("sdp", out.sdp, true);
   if (nested.ok() && out.type != expected_type)
     nested.fail("type", "must be \"" + std::string(expected_type) + "\"");
@@ -152,14 +169,14 @@ bool read_description(FieldReader &reader, const char *field, std::string_view e
 }
 
 bool read_candidate(FieldReader &reader, IceCandidate &out) {
-  JsonObject *object = reader.read_object("candidate");
+  std::optional<JsonObject> object = reader.read_object("candidate");
   if (!object)
     return false;
-  FieldReader nested(object, "candidate.");
+  FieldReader nested(*object, "candidate.");
   nested.read_string("candidate", out.candidate, true) &&
       nested.read_optional_string("sdpMid", out.sdp_mid) &&
       nested.read_optional_int("sdpMLineIndex", out.sdp_mline_index, 0,
-                               std::numeric_limits<guint16>::max()) &&
+                               std::numeric_limits<std::uint16_t>::max()) &&
       nested.read_optional_string("usernameFragment", out.username_fragment);
   reader.adopt(nested);
   return reader.ok();
@@ -176,16 +193,17 @@ bool read_leave_reason(FieldReader &reader, std::optional<LeaveReason> &out) {
 
 // The common front of both parsers: size, UTF-8, JSON, an object, a string type.
 struct Envelope {
-  JsonObject *object = nullptr; // owned by the caller's parser
+  JsonObject object; // in the caller's parser
   std::string type;
   std::string name;
 };
 
 enum class EnvelopeFault { kNone, kNotJson, kNotObject, kNoType };
 
-// json-glib keeps strings NUL-terminated, so "a\u0000b" would silently read
-// as "a": a name check could pass on one name while another is relayed.
-// Backslashes only occur inside JSON strings, so a plain scan is exact.
+// C strings end at a NUL, so "a\u0000b" could read as "a" somewhere (a
+// log, GLib, the browser's side): a name check could pass on one name while
+// another is relayed. Backslashes only occur inside JSON strings, so a plain
+// scan is exact.
 bool has_escaped_nul(std::string_view text) {
   for (std::size_t i = 0; i + 1 < text.size(); i++) {
     if (text[i] != '\\')
@@ -197,27 +215,36 @@ bool has_escaped_nul(std::string_view text) {
   return false;
 }
 
-EnvelopeFault open_envelope(std::string_view text, JsonParser *parser, Envelope &out,
-                            std::string &detail) {
-  if (!g_utf8_validate(text.data(), static_cast<gssize>(text.size()), nullptr)) {
-    detail = "the text is not valid UTF-8";
-    return EnvelopeFault::kNotJson;
-  }
+// A parser keeps its buffers from one message to the next; one per thread
+// (the server's, the element's signaling thread, a test's).
+simdjson::dom::parser &thread_parser() {
+  thread_local simdjson::dom::parser parser;
+  return parser;
+}
+
+EnvelopeFault open_envelope(std::string_view text, Envelope &out, std::string &detail) {
   if (has_escaped_nul(text)) {
     detail = "strings must not contain \\u0000";
     return EnvelopeFault::kNotJson;
   }
-  g_autoptr(GError) error = nullptr;
-  if (!json_parser_load_from_data(parser, text.data(), static_cast<gssize>(text.size()), &error)) {
-    detail = error ? error->message : "unknown error";
-    return EnvelopeFault::kNotJson;
-  }
-  JsonNode *root = json_parser_get_root(parser);
-  if (!root || !JSON_NODE_HOLDS_OBJECT(root)) {
+  // simdjson checks that the text is UTF-8 as it parses. It reads in
+  // blocks past the end, so it copies the text into a padded buffer of its
+  // own. Nesting is capped (1024 levels) and costs no stack.
+  simdjson::dom::element root;
+  simdjson::error_code error = thread_parser().parse(text.data(), text.size()).get(root);
+  // Nothing but white space holds no JSON value, and so no object.
+  if (error == simdjson::EMPTY) {
     detail = "a message must be a JSON object";
     return EnvelopeFault::kNotObject;
   }
-  out.object = json_node_get_object(root);
+  if (error) {
+    detail = simdjson::error_message(error);
+    return EnvelopeFault::kNotJson;
+  }
+  if (root.get_object().get(out.object)) {
+    detail = "a message must be a JSON object";
+    return EnvelopeFault::kNotObject;
+  }
   FieldReader reader(out.object, "");
   // A name is useful for error replies even when the rest is wrong.
   std::string name;
@@ -243,6 +270,14 @@ std::string too_large_message(std::size_t size, std::size_t max_bytes) {
 // Reads the members of a known type into `message`; returns false on a problem.
 template <class Message> bool read_client_body(FieldReader &reader, Message &message);
 
+// Whom an offer, answer or candidate is for. Empty names nobody (the
+// serializer leaves an empty name out, as absent).
+bool read_peer_name(FieldReader &reader, std::string &out) {
+  if (!reader.read_string("name", out, true))
+    return false;
+  return !out.empty() || reader.fail("name", "is empty");
+}
+
 template <> bool read_client_body(FieldReader &reader, Login &message) {
   return reader.read_string("name", message.name, true) &&
          reader.read_string("token", message.token, false) &&
@@ -250,17 +285,17 @@ template <> bool read_client_body(FieldReader &reader, Login &message) {
 }
 
 template <> bool read_client_body(FieldReader &reader, Offer &message) {
-  return reader.read_string("name", message.name, true) &&
+  return read_peer_name(reader, message.name) &&
          read_description(reader, "offer", "offer", message.offer);
 }
 
 template <> bool read_client_body(FieldReader &reader, Answer &message) {
-  return reader.read_string("name", message.name, true) &&
+  return read_peer_name(reader, message.name) &&
          read_description(reader, "answer", "answer", message.answer);
 }
 
 template <> bool read_client_body(FieldReader &reader, Candidate &message) {
-  return reader.read_string("name", message.name, true) &&
+  return read_peer_name(reader, message.name) &&
          read_candidate(reader, message.candidate);
 }
 
@@ -288,10 +323,9 @@ ClientParse parse_client_message(std::string_view text, std::size_t max_bytes) {
   if (text.size() > max_bytes)
     return ParseError{ErrorCode::kTooLarge, too_large_message(text.size(), max_bytes), {}, {}};
 
-  g_autoptr(JsonParser) parser = json_parser_new_immutable();
   Envelope envelope;
   std::string detail;
-  switch (open_envelope(text, parser, envelope, detail)) {
+  switch (open_envelope(text, envelope, detail)) {
   case EnvelopeFault::kNone:
     break;
   case EnvelopeFault::kNotJson:
@@ -326,14 +360,14 @@ template <class Message> bool read_server_body(FieldReader &reader, Message &mes
 bool read_ice_servers(FieldReader &reader, std::vector<IceServer> &out) {
   if (!reader.present("iceServers"))
     return true;
-  JsonArray *array = reader.read_array("iceServers");
+  std::optional<simdjson::dom::array> array = reader.read_array("iceServers");
   if (!array)
     return false;
-  for (guint i = 0; i < json_array_get_length(array); i++) {
-    JsonNode *element = json_array_get_element(array, i);
-    if (!JSON_NODE_HOLDS_OBJECT(element))
+  for (JsonValue element : *array) {
+    JsonObject object;
+    if (element.get_object().get(object))
       return reader.fail("iceServers", "must hold objects");
-    FieldReader entry(json_node_get_object(element), "iceServers[].");
+    FieldReader entry(object, "iceServers[].");
     IceServer server;
     entry.read_string("urls", server.urls, true) &&
         entry.read_string("username", server.username, false) &&
@@ -369,7 +403,7 @@ template <> bool read_server_body(FieldReader &reader, LoginResult &message) {
 }
 
 template <> bool read_server_body(FieldReader &reader, Offer &message) {
-  return reader.read_string("name", message.name, true) &&
+  return read_peer_name(reader, message.name) &&
          read_description(reader, "offer", "offer", message.offer);
 }
 
@@ -400,20 +434,18 @@ template <> bool read_server_body(FieldReader &reader, Error &message) {
   return true;
 }
 
-bool read_name_list(FieldReader &reader, JsonObject *object, std::vector<std::string> &out) {
-  JsonNode *node = json_object_get_member(object, "users");
-  if (!JSON_NODE_HOLDS_ARRAY(node))
-    return reader.fail("users", "must be an array");
-  JsonArray *array = json_node_get_array(node);
-  guint length = json_array_get_length(array);
-  out.reserve(length);
-  for (guint i = 0; i < length; i++) {
-    JsonNode *element = json_array_get_element(array, i);
-    if (!JSON_NODE_HOLDS_VALUE(element) || json_node_get_value_type(element) != G_TYPE_STRING)
+bool read_name_list(FieldReader &reader, std::vector<std::string> &out) {
+  std::optional<simdjson::dom::array> array = reader.read_array("users");
+  if (!array)
+    return false;
+  out.reserve(array->size());
+  for (JsonValue element : *array) {
+    std::string_view name;
+    if (element.get_string().get(name))
       return reader.fail("users", "must hold only strings");
-    if (!g_utf8_validate(json_node_get_string(element), -1, nullptr))
+    if (!g_utf8_validate(name.data(), gssize(name.size()), nullptr))
       return reader.fail("users", "holds an invalid \\u escape (a lone surrogate)");
-    out.emplace_back(json_node_get_string(element));
+    out.emplace_back(name);
   }
   return true;
 }
@@ -427,7 +459,7 @@ template <class Message> ServerParse finish_server(const Envelope &envelope) {
          reader.read_string("left", message.left, false);
     if (ok && reader.present("users")) {
       message.users.emplace();
-      ok = read_name_list(reader, envelope.object, *message.users);
+      ok = read_name_list(reader, *message.users);
     }
   } else {
     ok = read_server_body(reader, message);
@@ -444,10 +476,9 @@ ServerParse parse_server_message(std::string_view text, std::size_t max_bytes) {
   if (text.size() > max_bytes)
     return ParseError{ErrorCode::kTooLarge, too_large_message(text.size(), max_bytes), {}, {}};
 
-  g_autoptr(JsonParser) parser = json_parser_new_immutable();
   Envelope envelope;
   std::string detail;
-  switch (open_envelope(text, parser, envelope, detail)) {
+  switch (open_envelope(text, envelope, detail)) {
   case EnvelopeFault::kNone:
     break;
   case EnvelopeFault::kNotJson:

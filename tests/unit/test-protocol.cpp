@@ -123,15 +123,22 @@ void test_escaped_nul_is_refused() {
 
 void test_invalid_utf8_is_refused() {
   expect_client_error("{\"type\":\"login\",\"name\":\"\xff\xfe\"}", ErrorCode::kBadJson);
-  // Valid UTF-8 text whose \u escape of a lone surrogate json-glib decodes to
-  // bytes that are not (found by tests/fuzz): relayed, it would close the
-  // receiver's WebSocket.
+  // Valid UTF-8 text with a \u escape of a lone surrogate, high or low
+  // (found by tests/fuzz): decoded, it is not UTF-8, and relayed it would
+  // close the receiver's WebSocket.
   expect_client_error(
       R"({"type":"offer","name":"bob","offer":{"type":"offer","sdp":"v=0\udb333333"}})",
-      ErrorCode::kBadField);
+      ErrorCode::kBadJson);
+  expect_client_error(
+      R"({"type":"offer","name":"bob","offer":{"type":"offer","sdp":"v=0\udc333333"}})",
+      ErrorCode::kBadJson);
   for (const char *text : {R"({"type":"answer","answer":{"type":"answer","sdp":"v=0\udb333333"}})",
-                           R"({"type":"presence","users":["a\udb333333"]})"})
-    g_assert_true(std::holds_alternative<ParseError>(parse_server_message(text)));
+                           R"({"type":"answer","answer":{"type":"answer","sdp":"v=0\udc333333"}})",
+                           R"({"type":"presence","users":["a\udc333333"]})"})
+    g_assert_false(std::holds_alternative<ServerMessage>(parse_server_message(text)));
+  // A surrogate pair is one character, and fine.
+  const auto &login = expect_client<Login>(R"({"type":"login","name":"a\ud83d\ude00"})");
+  g_assert_true(login.name == "a\xf0\x9f\x98\x80");
 }
 
 void test_non_objects_are_refused() {
