@@ -20,9 +20,10 @@ std::string error_text(protocol::ErrorCode code, std::string message) {
 
 Connection::Connection(ConnectionId id, std::string address, SoupWebsocketConnection *socket,
                        GIOStream *base_stream, const Limits &limits, ConnectionOwner &owner,
-                       ConnectionLoops::Loop &loop)
+                       ConnectionLoops::Loop &loop, std::unique_ptr<SocketWatch> socket_watch)
     : id_(id), address_(std::move(address)), socket_(ref(socket)), base_stream_(ref(base_stream)),
-      limits_(limits), owner_(owner), loop_(loop), last_seen_us_(g_get_monotonic_time()),
+      limits_(limits), owner_(owner), loop_(loop), socket_watch_(std::move(socket_watch)),
+      last_seen_us_(g_get_monotonic_time()),
       tokens_(limits.message_burst), tokens_at_us_(last_seen_us_) {
   // libsoup refuses single frames over the limit itself; fragmented messages
   // are capped by the FrameLimitStream under it (server.cpp).
@@ -55,7 +56,9 @@ void Connection::send(const std::string &text) {
     return;
   if (message_debug_enabled())
     g_debug("connection %" G_GUINT64_FORMAT ": send %s", id_, text.c_str());
-  InConnectionLoop in_loop(loop_); // a write that would block leaves a source behind
+  // Not in the loop: a write that would block leaves a source in the
+  // thread-default context (the server's), which GLib watches, and the
+  // loop need not be looked at again for every message relayed.
   soup_websocket_connection_send_text(socket_.get(), text.c_str());
 }
 

@@ -9,6 +9,7 @@
 
 #include <libsoup/soup.h>
 
+#include <memory>
 #include <string>
 #include <string_view>
 
@@ -35,7 +36,7 @@ class Connection {
 public:
   Connection(ConnectionId id, std::string address, SoupWebsocketConnection *socket,
              GIOStream *base_stream, const Limits &limits, ConnectionOwner &owner,
-             ConnectionLoops::Loop &loop);
+             ConnectionLoops::Loop &loop, std::unique_ptr<SocketWatch> socket_watch);
   ~Connection();
   Connection(const Connection &) = delete;
   Connection &operator=(const Connection &) = delete;
@@ -66,6 +67,7 @@ private:
   const Limits &limits_;              // owned by the Server, which outlives us
   ConnectionOwner &owner_;
   ConnectionLoops::Loop &loop_; // owned by the Server's ConnectionLoops, which outlive us
+  std::unique_ptr<SocketWatch> socket_watch_; // may be null: libsoup's own sources then
   GSourcePtr keepalive_check_;
   gint64 last_seen_us_; // monotonic: last message or pong
   double tokens_;       // rate limit bucket

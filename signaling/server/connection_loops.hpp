@@ -15,10 +15,20 @@
 // not one per connection: every GMainContext holds an eventfd, and a process
 // may open 20,000 files on this machine.
 //
-// Every libsoup call on a connection must run inside its loop
-// (InConnectionLoop), so that the sources libsoup makes land there and the
-// loop's watch is updated after. Everything runs on the server's thread.
+// Each connection's socket is in the epoll set for good (watch_socket),
+// edge-triggered, and marks its stream readable (frame_limit_stream.hpp):
+// libsoup makes a new read source for every message, and GLib's own fd
+// sources would add and remove the fd, and wake the loop, every time.
+//
+// libsoup calls that make a connection's lasting sources (its creation, its
+// close) run inside its loop (InConnectionLoop), so that they land there and
+// the loop's watch is updated after. A send need not: a write that would
+// block leaves a short-lived source in whatever context is the thread-default
+// (the server's), which GLib watches as well. Everything runs on the
+// server's thread.
 #pragma once
+
+#include "frame_limit_stream.hpp"
 
 #include <glib.h>
 
@@ -62,7 +72,7 @@ private:
   void mark_ready(Loop &loop);
   void mark_changed(Loop &loop);
   void set_deadline(Loop &loop, gint64 deadline_us, gint64 now_us);
-  void watch_fd(Loop &loop, int fd, unsigned short events, bool modify);
+  void watch_fd(Loop &loop, int fd, std::uint32_t events, bool modify);
   void unwatch_fd(Loop &loop, int fd);
 
   GMainContext *server_context_; // holds ref
@@ -78,7 +88,7 @@ private:
 
 class ConnectionLoops::Loop {
 public:
-  explicit Loop(ConnectionLoops &owner);
+  Loop(ConnectionLoops &owner, std::uint32_t index);
   ~Loop();
   Loop(const Loop &) = delete;
   Loop &operator=(const Loop &) = delete;
@@ -88,22 +98,54 @@ public:
   // Sources may have been added or removed: look again before the server's
   // context next waits.
   void changed();
+  // A connection's socket `fd`, read through `stream`: tell the stream when
+  // the socket becomes readable, until unwatch_socket(). Holds a ref.
+  void watch_socket(int fd, WebrtccallFrameLimitStream *stream);
+  void unwatch_socket(int fd, WebrtccallFrameLimitStream *stream);
 
 private:
   friend class ConnectionLoops;
 
-  void run();    // prepare, poll without waiting, check, dispatch, then update()
-  void update(); // what to watch: the fds and the earliest timer
+  void run();    // check with what epoll reported, dispatch, then update()
+  void update(); // prepare and query: what to watch, the fds and the earliest timer
   int query(gint priority, gint *timeout_ms); // fills fds_, returns how many
+  void reported(int fd, std::uint32_t events); // from epoll, for the next run()
+  void forget_socket(int fd); // its number was closed and is used again
 
   ConnectionLoops &owner_;
-  GMainContext *context_;                          // owned, and acquired by the server's thread
-  std::vector<GPollFD> fds_;                       // scratch for query
-  std::vector<std::pair<int, unsigned short>> watched_; // fd, events: what epoll holds for us
-  gint64 deadline_us_ = -1;                        // in owner_.timers_ when not -1
+  std::uint32_t index_;           // in owner_.loops_, and in our epoll entries
+  GMainContext *context_;         // owned, and acquired by the server's thread
+  std::vector<GPollFD> fds_;      // from the last query, for the next check
+  int fd_count_ = 0;              // how many of fds_ the query filled
+  gint priority_ = 0;             // from the last prepare, for the next check
+  std::vector<std::pair<int, WebrtccallFrameLimitStream *>> sockets_; // holds refs
+  std::vector<std::pair<int, std::uint32_t>> watched_;  // fd, epoll events: what epoll holds
+  std::vector<std::pair<int, std::uint32_t>> reported_; // fd, events since the last run()
+  gint64 deadline_us_ = -1;       // in owner_.timers_ when not -1
   bool running_ = false;
   bool ready_ = false;   // in owner_.ready_
   bool changed_ = false; // in owner_.changed_
+};
+
+// A connection's socket watched by its loop (Loop::watch_socket) for as long
+// as this lives.
+class SocketWatch {
+public:
+  SocketWatch(ConnectionLoops::Loop &loop, int fd, WebrtccallFrameLimitStream *stream)
+      : loop_(loop), fd_(fd), stream_(WEBRTCCALL_FRAME_LIMIT_STREAM(g_object_ref(stream))) {
+    loop_.watch_socket(fd_, stream_);
+  }
+  ~SocketWatch() {
+    loop_.unwatch_socket(fd_, stream_);
+    g_object_unref(stream_);
+  }
+  SocketWatch(const SocketWatch &) = delete;
+  SocketWatch &operator=(const SocketWatch &) = delete;
+
+private:
+  ConnectionLoops::Loop &loop_;
+  int fd_;
+  WebrtccallFrameLimitStream *stream_; // holds ref: the loop's entry is known by it
 };
 
 // Runs libsoup calls on a connection with its loop as the thread-default

@@ -78,7 +78,41 @@ struct _WebrtccallFrameLimitStream {
   GInputStream parent;
   GInputStream *base;    // holds ref
   FrameScanner *scanner; // owned; new in _new, delete in finalize
+  gboolean external_readiness;
+  gboolean readable; // with external readiness: until a read would block
 };
+
+// With external readiness: ready while the stream is readable, no fd.
+struct ReadableSource {
+  GSource source;
+  WebrtccallFrameLimitStream *stream; // holds ref
+};
+
+static gboolean readable_source_prepare(GSource *source, gint *timeout) {
+  *timeout = -1;
+  return reinterpret_cast<ReadableSource *>(source)->stream->readable;
+}
+
+static gboolean readable_source_check(GSource *source) {
+  return reinterpret_cast<ReadableSource *>(source)->stream->readable;
+}
+
+static gboolean readable_source_dispatch(GSource *source, GSourceFunc callback,
+                                         gpointer user_data) {
+  // libsoup set a GPollableSourceFunc, as GIO's own pollable sources take.
+  auto func = reinterpret_cast<GPollableSourceFunc>(reinterpret_cast<void (*)()>(callback));
+  if (!func)
+    return G_SOURCE_REMOVE;
+  return func(G_OBJECT(reinterpret_cast<ReadableSource *>(source)->stream), user_data);
+}
+
+static void readable_source_finalize(GSource *source) {
+  g_object_unref(reinterpret_cast<ReadableSource *>(source)->stream);
+}
+
+static GSourceFuncs readable_source_funcs = {readable_source_prepare, readable_source_check,
+                                             readable_source_dispatch, readable_source_finalize,
+                                             nullptr, nullptr};
 
 static void webrtccall_frame_limit_stream_pollable_init(GPollableInputStreamInterface *iface);
 
@@ -119,11 +153,20 @@ static gboolean frame_limit_can_poll(GPollableInputStream *stream) {
 
 static gboolean frame_limit_is_readable(GPollableInputStream *stream) {
   auto *self = WEBRTCCALL_FRAME_LIMIT_STREAM(stream);
+  if (self->external_readiness)
+    return self->readable;
   return g_pollable_input_stream_is_readable(G_POLLABLE_INPUT_STREAM(self->base));
 }
 
 static GSource *frame_limit_create_source(GPollableInputStream *stream, GCancellable *cancellable) {
   auto *self = WEBRTCCALL_FRAME_LIMIT_STREAM(stream);
+  if (self->external_readiness) {
+    GSource *source = g_source_new(&readable_source_funcs, sizeof(ReadableSource));
+    reinterpret_cast<ReadableSource *>(source)->stream =
+        WEBRTCCALL_FRAME_LIMIT_STREAM(g_object_ref(self));
+    g_source_set_static_name(source, "webrtccall readable stream");
+    return source; // libsoup makes none with a cancellable
+  }
   GSource *base_source =
       g_pollable_input_stream_create_source(G_POLLABLE_INPUT_STREAM(self->base), cancellable);
   g_source_set_dummy_callback(base_source);
@@ -138,6 +181,10 @@ static gssize frame_limit_read_nonblocking(GPollableInputStream *stream, void *b
   auto *self = WEBRTCCALL_FRAME_LIMIT_STREAM(stream);
   gssize n = g_pollable_input_stream_read_nonblocking(G_POLLABLE_INPUT_STREAM(self->base), buffer,
                                                       count, nullptr, error);
+  // The socket is drained (and so is what the stream under us buffers):
+  // wait for the next readiness from outside.
+  if (n < 0 && error && g_error_matches(*error, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK))
+    self->readable = FALSE;
   return check_read(self, buffer, n, error);
 }
 
@@ -170,4 +217,13 @@ GInputStream *webrtccall_frame_limit_stream_new(GInputStream *base, guint64 max_
   self->base = G_INPUT_STREAM(g_object_ref(base));
   self->scanner = new FrameScanner(max_message_bytes);
   return G_INPUT_STREAM(self);
+}
+
+void webrtccall_frame_limit_stream_use_external_readiness(WebrtccallFrameLimitStream *stream) {
+  stream->external_readiness = TRUE;
+  stream->readable = TRUE; // whatever the stream under us holds already
+}
+
+void webrtccall_frame_limit_stream_set_readable(WebrtccallFrameLimitStream *stream) {
+  stream->readable = TRUE;
 }

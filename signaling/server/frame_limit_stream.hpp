@@ -22,6 +22,17 @@ G_DECLARE_FINAL_TYPE(WebrtccallFrameLimitStream, webrtccall_frame_limit_stream, 
 // `base` must be a pollable input stream carrying client-to-server frames.
 GInputStream *webrtccall_frame_limit_stream_new(GInputStream *base, guint64 max_message_bytes);
 
+// Readiness told from outside (the server's epoll set, connection_loops.hpp)
+// instead of GLib sources on `base`. libsoup makes a new source on this
+// stream for every read; the sources of a GSocket stream add and remove
+// their fd each time, and GLib wakes the context up (a write to its eventfd)
+// for each, eight system calls per message. Once this is called, the
+// stream's sources hold no fd: they are ready while the stream is marked
+// readable, from the start until a read would block, and again from each
+// webrtccall_frame_limit_stream_set_readable().
+void webrtccall_frame_limit_stream_use_external_readiness(WebrtccallFrameLimitStream *stream);
+void webrtccall_frame_limit_stream_set_readable(WebrtccallFrameLimitStream *stream);
+
 G_END_DECLS
 
 namespace webrtccall::server {

@@ -342,10 +342,12 @@ void Server::on_upgrade_written(SoupServerMessage *message, gpointer data) {
   std::string peer = address_string(remote, true);
   ConnectionId id = self->next_id_++;
   ConnectionLoops::Loop &loop = self->loops_->loop_for(id);
+  int socket_fd = -1;
   auto accepted = self->accepted_by_peer_.find(peer);
   if (accepted != self->accepted_by_peer_.end()) {
     accepted->second->handshake_deadline.reset();
-    self->loops_->claim_fd(g_socket_get_fd(g_socket_connection_get_socket(accepted->second->socket)));
+    socket_fd = g_socket_get_fd(g_socket_connection_get_socket(accepted->second->socket));
+    self->loops_->claim_fd(socket_fd);
   }
 
   const char *origin =
@@ -362,8 +364,15 @@ void Server::on_upgrade_written(SoupServerMessage *message, gpointer data) {
     g_autoptr(SoupWebsocketConnection) socket =
         soup_websocket_connection_new(wrapped, soup_server_message_get_uri(message),
                                       SOUP_WEBSOCKET_CONNECTION_SERVER, origin, nullptr, nullptr);
+    // The loop watches the socket and tells the stream under libsoup when
+    // it is readable (connection_loops.hpp).
+    std::unique_ptr<SocketWatch> watch;
+    if (socket_fd >= 0)
+      watch = std::make_unique<SocketWatch>(loop, socket_fd,
+                                            WEBRTCCALL_FRAME_LIMIT_STREAM(limited));
     auto connection = std::make_unique<Connection>(id, peer, socket, stream,
-                                                   self->options_.limits, *self, loop);
+                                                   self->options_.limits, *self, loop,
+                                                   std::move(watch));
     added = connection.get();
     self->connections_.emplace(id, std::move(connection));
   }
