@@ -280,6 +280,35 @@ void test_presence_can_be_turned_off() {
   expect_error(alice, "unknown-type");
 }
 
+// Connections come and go by the thousand, closed abruptly, cleanly and as
+// the client goes: their socket numbers are reused across the server's
+// connection loops and their ids come round the loops (connection_loops.hpp).
+// Every new client must be served, while a call set up before keeps relaying.
+void test_reused_socket_numbers_are_served() {
+  ServerProcess server = ServerProcess::ours();
+  WsClient alice(server.url()), bob(server.url());
+  alice.login("alice");
+  bob.login("bob");
+  establish(alice, "bob", bob, "alice");
+  for (int i = 0; i < 1200; i++) { // past the 1,024 loops, so ids come round
+    WsClient visitor(server.url());
+    visitor.login("visitor-" + std::to_string(i));
+    if (i % 3 == 0)
+      visitor.close_abruptly();
+    else if (i % 3 == 1)
+      visitor.close_cleanly();
+    // else: closed as the client goes, at once after the login
+    if (i % 200 == 0) {
+      alice.send_text(candidate_json("bob"));
+      Json candidate = bob.expect_type("candidate");
+      g_assert_cmpstr(candidate.str("name"), ==, "alice");
+    }
+  }
+  bob.send_text(candidate_json("alice"));
+  alice.expect_type("candidate");
+  assert_still_serving(server);
+}
+
 } // namespace
 
 int main(int argc, char **argv) {
@@ -290,6 +319,8 @@ int main(int argc, char **argv) {
                   test_offer_to_oneself_then_close_is_harmless);
   g_test_add_func("/server/defect/null-and-non-objects", test_null_and_non_objects_are_refused);
   g_test_add_func("/server/defect/proto-names", test_proto_names_log_in_and_call);
+  g_test_add_func("/server/connections/reused-socket-numbers",
+                  test_reused_socket_numbers_are_served);
   g_test_add_func("/server/defect/unknown-user-is-told", test_message_for_unknown_user_is_refused);
   g_test_add_func("/server/defect/bad-logins-bind-nothing",
                   test_bad_logins_are_refused_and_bind_nothing);
