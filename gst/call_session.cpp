@@ -22,9 +22,9 @@ using Weak = std::weak_ptr<CallSession>;
 // How long offer() and accept_offer() wait for a sink pad's caps.
 constexpr unsigned kCodecWaitMs = 100;
 constexpr unsigned kCodecWaits = 50;
-// How long create_description() waits for the senders' caps at webrtcbin.
-constexpr unsigned kCapsWaitMs = 10;
-constexpr unsigned kCapsWaits = 200;
+// How long create_description() waits for the senders' caps at webrtcbin
+// before making the description without them.
+constexpr unsigned kCapsWaitMs = 2000;
 
 void free_weak(gpointer data, GClosure *) {
   delete static_cast<Weak *>(data);
@@ -33,6 +33,12 @@ void free_weak(gpointer data, GClosure *) {
 using StructurePtr = std::shared_ptr<GstStructure>;
 using MediaClock = std::shared_ptr<std::atomic<gint64>>; // see CallSession::last_media_us_
 using InFlight = std::shared_ptr<std::atomic<int>>;      // see CallSession::stats_in_flight_
+
+// A notify::caps handler's data: which session to tell, on which thread.
+struct CapsWatch {
+  Weak session;
+  ElementContext *context;
+};
 
 // How long close() lets get-stats replies in flight finish (they take
 // milliseconds; this only bounds a webrtcbin that stopped answering).
@@ -462,22 +468,95 @@ bool CallSession::senders_negotiated() const {
 }
 
 // Asks webrtcbin for our offer or answer ("offer" or "answer"), then sends
-// and sets it; first waits (a frame or so) for the senders' caps.
+// and sets it, once every sender's caps have reached webrtcbin.
 void CallSession::create_description(const char *type) {
-  if (closed_)
+  if (closed_ || !caps_wait_for_.empty())
     return;
   if (!senders_negotiated()) {
-    if (++caps_waits_ <= kCapsWaits) {
-      context_.schedule(kCapsWaitMs, false, [weak = weak_from_this(), kind = std::string(type)] {
-        if (auto self = weak.lock())
-          self->create_description(kind.c_str());
-      });
-      return;
-    }
-    GST_WARNING_OBJECT(element_, "a sink pad sent no caps in %u ms: its SSRC is not in the %s",
-                       kCapsWaits * kCapsWaitMs, type);
+    wait_for_sender_caps(type);
+    return;
   }
-  caps_waits_ = 0;
+  make_description(type);
+}
+
+// Waits for the senders' caps at webrtcbin's sink pads: they come with the
+// payloaders' first caps (SinkInput::connect sends the stream's at once, so
+// usually before this is called), or with the stream's first buffer when the
+// source has sent nothing yet. notify::caps on those pads says when; after
+// kCapsWaitMs the description goes without them, with a warning.
+void CallSession::wait_for_sender_caps(const std::string &type) {
+  caps_wait_for_ = type;
+  for (const auto &sender : senders_) {
+    g_autoptr(GstPad) src = gst_element_get_static_pad(sender.elements.back(), "src");
+    GstPad *sink = gst_pad_get_peer(src);
+    if (!sink)
+      continue;
+    // Any thread (the one that pushed the caps): hand over, as promises do.
+    gulong id = g_signal_connect_data(
+        sink, "notify::caps", G_CALLBACK(+[](GObject *, GParamSpec *, gpointer data) {
+          auto *watch = static_cast<CapsWatch *>(data);
+          watch->context->invoke([session = watch->session] {
+            if (auto self = session.lock())
+              self->on_sender_caps();
+          });
+        }),
+        new CapsWatch{weak_from_this(), &context_},
+        [](gpointer data, GClosure *) { delete static_cast<CapsWatch *>(data); }, GConnectFlags(0));
+    caps_watches_.emplace_back(sink, id); // keeps the reference
+  }
+  caps_timer_ = context_.schedule(kCapsWaitMs, false, [weak = weak_from_this()] {
+    if (auto self = weak.lock()) {
+      self->caps_timer_ = 0;
+      self->on_caps_wait_over();
+    }
+  });
+  // The caps may have come between the check and the watch.
+  on_sender_caps();
+}
+
+void CallSession::on_sender_caps() {
+  if (closed_ || caps_wait_for_.empty() || !senders_negotiated())
+    return;
+  std::string type = end_caps_wait();
+  GST_DEBUG_OBJECT(element_, "the senders' caps are at webrtcbin: creating the %s", type.c_str());
+  make_description(type.c_str());
+}
+
+void CallSession::on_caps_wait_over() {
+  if (closed_ || caps_wait_for_.empty())
+    return;
+  std::string type = end_caps_wait();
+  std::string missing;
+  for (const auto &sender : senders_) {
+    g_autoptr(GstPad) src = gst_element_get_static_pad(sender.elements.back(), "src");
+    g_autoptr(GstPad) sink = gst_pad_get_peer(src);
+    if (!sink || !gst_pad_has_current_caps(sink))
+      missing += (missing.empty() ? "" : ", ") + sender.input->name();
+  }
+  std::string message = missing + " sent no stream in " + std::to_string(kCapsWaitMs / 1000) +
+                        " s, so the " + type + " goes without its SSRC and " + peer_ +
+                        " may not show it: check that its source is running.";
+  GST_WARNING_OBJECT(element_, "%s", message.c_str());
+  GST_ELEMENT_WARNING_WITH_DETAILS(element_, STREAM, FAILED, ("%s", message.c_str()), (nullptr),
+                                   ("reason", G_TYPE_STRING, "no-stream", nullptr));
+  make_description(type.c_str());
+}
+
+// Stops waiting for the senders' caps; returns what was to be made.
+std::string CallSession::end_caps_wait() {
+  for (auto &[pad, id] : caps_watches_) {
+    g_signal_handler_disconnect(pad, id);
+    gst_object_unref(pad);
+  }
+  caps_watches_.clear();
+  if (caps_timer_) {
+    context_.cancel(caps_timer_);
+    caps_timer_ = 0;
+  }
+  return std::exchange(caps_wait_for_, {});
+}
+
+void CallSession::make_description(const char *type) {
   std::string kind = type;
   GstPromise *promise = make_promise([kind](CallSession &self, const GstStructure *reply) {
     if (self.closed_)
@@ -897,6 +976,7 @@ void CallSession::close(bool eos) {
   closed_ = true;
   context_.cancel(media_check_);
   media_check_ = 0;
+  end_caps_wait();
   // Upstream first, so nothing is pushed into elements being shut down.
   for (auto &sender : senders_)
     sender.input->disconnect();

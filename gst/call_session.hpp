@@ -22,6 +22,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace webrtccall {
@@ -108,6 +109,11 @@ private:
   void add_receiver(MediaKind kind, GstCaps *caps);
   void add_missing_receivers();
   void create_description(const char *type);
+  void wait_for_sender_caps(const std::string &type);
+  void on_sender_caps();
+  void on_caps_wait_over();
+  std::string end_caps_wait();
+  void make_description(const char *type);
   bool senders_negotiated() const;
   bool codecs_known(std::function<void(CallSession &)> retry);
   void send_local_description(const char *type, GstWebRTCSessionDescription *description);
@@ -150,7 +156,12 @@ private:
   std::shared_ptr<std::atomic<gint64>> last_media_us_ = std::make_shared<std::atomic<gint64>>(0);
   guint media_check_ = 0;
   unsigned codec_waits_ = 0;
-  unsigned caps_waits_ = 0;
+  // create_description() waiting for the senders' caps: what it is to make
+  // ("offer", "answer"; empty: not waiting), the sink pads watched (each
+  // with a reference) and the deadline.
+  std::string caps_wait_for_;
+  std::vector<std::pair<GstPad *, gulong>> caps_watches_;
+  guint caps_timer_ = 0;
 };
 
 } // namespace webrtccall

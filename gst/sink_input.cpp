@@ -7,6 +7,7 @@
 
 #include <condition_variable>
 #include <memory>
+#include <vector>
 
 namespace webrtccall {
 
@@ -133,8 +134,36 @@ GstCaps *SinkInput::caps() {
 }
 
 void SinkInput::connect(GstPad *payloader_sink) {
-  if (gst_pad_link(queue_src_.get(), payloader_sink) != GST_PAD_LINK_OK)
+  if (gst_pad_link(queue_src_.get(), payloader_sink) != GST_PAD_LINK_OK) {
     GST_WARNING_OBJECT(bin_, "%s: cannot link to the payloader", name_.c_str());
+    return;
+  }
+  // The stream's sticky events would reach the new payloader with the next
+  // buffer, up to a frame away (33 ms at 30 fps), and webrtcbin waits for the
+  // payloader's caps (they carry the SSRC) before the offer or answer can be
+  // made. Sent now, the payloader has them at once. Only what starts a
+  // stream: never the EOS of one that ended. If the queue's thread pushes
+  // them too meanwhile, the payloader gets the same events twice, harmlessly.
+  std::vector<GstEvent *> events;
+  gst_pad_sticky_events_foreach(
+      queue_src_.get(),
+      [](GstPad *, GstEvent **event, gpointer data) -> gboolean {
+        switch (GST_EVENT_TYPE(*event)) {
+        case GST_EVENT_STREAM_START:
+        case GST_EVENT_CAPS:
+        case GST_EVENT_SEGMENT:
+          static_cast<std::vector<GstEvent *> *>(data)->push_back(gst_event_ref(*event));
+          break;
+        default:
+          break;
+        }
+        return TRUE;
+      },
+      &events);
+  for (GstEvent *event : events)
+    gst_pad_send_event(payloader_sink, event);
+  GST_DEBUG_OBJECT(bin_, "%s: %zu sticky events sent to the new payloader", name_.c_str(),
+                   events.size());
 }
 
 void SinkInput::open() {
