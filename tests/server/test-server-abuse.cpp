@@ -3,6 +3,7 @@
 // call in progress is not disturbed: after every kind of abuse its peers
 // still relay to each other, promptly, and the server logs no warning.
 // docs/reliability.md lists these inputs and what happens to each.
+#include "flood_limits.hpp"
 #include "server_process.hpp"
 #include "ws_client.hpp"
 
@@ -91,8 +92,11 @@ bool closed_by_server(GSocketConnection *connection, int timeout_ms) {
 }
 
 void test_abuse_leaves_a_running_call_alone() {
-  ServerProcess server =
-      ServerProcess::ours({"--handshake-timeout", "2", "--max-connections-per-address", "300"});
+  std::vector<std::string> options = {"--handshake-timeout", "2",
+                                      "--max-connections-per-address", "300"};
+  for (const std::string &option : flood_limits())
+    options.push_back(option);
+  ServerProcess server = ServerProcess::ours(options);
   RunningCall call(server);
   call.still_relays("setting up");
 

@@ -1,5 +1,6 @@
 // Our server's limits, each pushed past its edge by a real client over
 // loopback, while other users' calls go on undisturbed.
+#include "flood_limits.hpp"
 #include "server_process.hpp"
 #include "ws_client.hpp"
 
@@ -103,7 +104,7 @@ void test_message_under_the_limit_is_relayed_intact() {
 }
 
 void test_flood_is_cut_off_others_unaffected() {
-  ServerProcess server = ServerProcess::ours();
+  ServerProcess server = ServerProcess::ours(flood_limits());
   WsClient flooder(server.url());
   flooder.login("flooder");
   bool rate_limited = false;
