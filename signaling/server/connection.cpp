@@ -28,7 +28,7 @@ Connection::Connection(ConnectionId id, std::string address, SoupWebsocketConnec
   // libsoup refuses single frames over the limit itself; fragmented messages
   // are capped by the FrameLimitStream under it (server.cpp).
   soup_websocket_connection_set_max_incoming_payload_size(socket, limits.max_message_bytes);
-  soup_websocket_connection_set_keepalive_interval(socket, limits.keepalive_interval_seconds);
+  start_keepalive_pings();
   g_signal_connect(socket, "message", G_CALLBACK(on_message), this);
   g_signal_connect(socket, "pong", G_CALLBACK(on_pong), this);
   g_signal_connect(socket, "error", G_CALLBACK(on_error), this);
@@ -39,6 +39,31 @@ Connection::Connection(ConnectionId id, std::string address, SoupWebsocketConnec
     g_source_set_callback(keepalive_check_.get(), on_keepalive_check, this, nullptr);
     g_source_attach(keepalive_check_.get(), g_main_context_get_thread_default());
   }
+}
+
+// libsoup pings on a whole-second timer, and GLib fires the whole-second
+// timers of a process together: clients that connected in the same second
+// (every client, after a server restart) would be pinged in one burst, 9,800
+// pings in a few milliseconds, every interval (docs/benchmarks.md,
+// "Signaling"). Each connection starts its pings at a random point of the
+// first interval instead, which spreads them over its seconds.
+void Connection::start_keepalive_pings() {
+  guint interval = limits_.keepalive_interval_seconds;
+  if (interval == 0)
+    return;
+  keepalive_start_.reset(g_timeout_source_new(g_random_int_range(0, gint32(interval * 1000))));
+  g_source_set_callback(
+      keepalive_start_.get(),
+      +[](gpointer data) -> gboolean {
+        auto *self = static_cast<Connection *>(data);
+        InConnectionLoop in_loop(self->loop_); // libsoup's ping timer goes there
+        soup_websocket_connection_set_keepalive_interval(self->socket_.get(),
+                                                         self->limits_.keepalive_interval_seconds);
+        self->keepalive_start_.reset(); // destroys this source: GLib allows it in dispatch
+        return G_SOURCE_REMOVE;
+      },
+      this, nullptr);
+  g_source_attach(keepalive_start_.get(), g_main_context_get_thread_default());
 }
 
 Connection::~Connection() {
@@ -74,6 +99,7 @@ void Connection::report_gone() {
   if (gone_)
     return;
   gone_ = true;
+  keepalive_start_.reset();
   keepalive_check_.reset();
   InServerContext in_server(loop_.server_context());
   owner_.on_gone(*this);

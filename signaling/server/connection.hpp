@@ -57,6 +57,7 @@ private:
   static void on_closed(SoupWebsocketConnection *socket, gpointer self);
   static gboolean on_keepalive_check(gpointer self);
 
+  void start_keepalive_pings();
   bool admit_message(); // the rate limit: true if the message may be handled
   void report_gone();
 
@@ -68,6 +69,7 @@ private:
   ConnectionOwner &owner_;
   ConnectionLoops::Loop &loop_; // owned by the Server's ConnectionLoops, which outlive us
   std::unique_ptr<SocketWatch> socket_watch_; // may be null: libsoup's own sources then
+  GSourcePtr keepalive_start_; // one-shot: turns libsoup's pings on
   GSourcePtr keepalive_check_;
   gint64 last_seen_us_; // monotonic: last message or pong
   double tokens_;       // rate limit bucket
