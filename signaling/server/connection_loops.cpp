@@ -128,8 +128,8 @@ void ConnectionLoops::run_due_loops() {
   for (auto timer = timers_.begin(); timer != timers_.end() && timer->first <= now; ++timer)
     mark_ready(*timer->second); // run() sets its next deadline
 
-  // Loops changed from outside their own run (a message relayed into them):
-  // their sources may be ready already, or watch something new.
+  // Loops changed from outside their own run (a connection made or closed
+  // there): their sources may be ready already, or watch something new.
   std::vector<Loop *> changed;
   changed.swap(changed_);
   for (Loop *loop : changed) {
