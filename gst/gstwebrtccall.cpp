@@ -29,6 +29,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <utility>
 #include <vector>
 
 GST_DEBUG_CATEGORY(gst_webrtc_call_debug);
@@ -482,13 +483,43 @@ static ControllerSettings snapshot_settings(GstWebRTCCallPrivate *priv) {
 }
 
 // webrtcbin makes its DTLS certificate (RSA-2048, up to 1.6 s here) on first
-// use in a process; making one now keeps that off the first call's set-up.
+// use in a process, inside the first call's set-up: dtlsdec's default agent,
+// made once per process. Making a dtlsdec makes it. That is done once per
+// process, at the first NULL to READY, on a thread of its own, so that
+// neither the state change nor the login (the signaling thread) waits for
+// it; a call placed before it is done waits only for the rest. The thread is
+// joined at READY to NULL, so that it never outlives the elements.
+namespace {
+struct DtlsWarmUp {
+  std::mutex lock;
+  bool started = false;
+  GThread *thread = nullptr;
+};
+DtlsWarmUp dtls_warm_up;
+} // namespace
+
 static void warm_up_dtls() {
-  static std::once_flag once;
-  std::call_once(once, [] {
-    if (GstElement *dtls = gst_element_factory_make("dtlsdec", nullptr))
-      gst_object_unref(gst_object_ref_sink(dtls));
-  });
+  std::lock_guard<std::mutex> guard(dtls_warm_up.lock);
+  if (dtls_warm_up.started)
+    return;
+  dtls_warm_up.started = true;
+  dtls_warm_up.thread = g_thread_try_new(
+      "webrtccall:dtls",
+      [](gpointer) -> gpointer {
+        gint64 start = g_get_monotonic_time();
+        if (GstElement *dtls = gst_element_factory_make("dtlsdec", nullptr))
+          gst_object_unref(gst_object_ref_sink(dtls));
+        GST_DEBUG("DTLS certificate made in %" G_GINT64_FORMAT " ms",
+                  (g_get_monotonic_time() - start) / 1000);
+        return nullptr;
+      },
+      nullptr, nullptr);
+}
+
+static void end_dtls_warm_up() {
+  std::lock_guard<std::mutex> guard(dtls_warm_up.lock);
+  if (dtls_warm_up.thread)
+    g_thread_join(std::exchange(dtls_warm_up.thread, nullptr));
 }
 
 static bool start_controller(GstWebRTCCall *self) {
@@ -565,7 +596,7 @@ static GstStateChangeReturn gst_webrtc_call_change_state(GstElement *element,
   case GST_STATE_CHANGE_NULL_TO_READY: {
     g_autofree char *name = gst_object_get_name(GST_OBJECT(self));
     auto context = std::make_unique<ElementContext>(std::string(name) + ":signaling");
-    context->invoke(warm_up_dtls);
+    warm_up_dtls();
     std::lock_guard<std::mutex> guard(priv->lock);
     priv->context = std::move(context);
     break;
@@ -613,6 +644,7 @@ static GstStateChangeReturn gst_webrtc_call_change_state(GstElement *element,
       context = std::move(priv->context);
     }
     context.reset(); // stops and joins the thread
+    end_dtls_warm_up();
     break;
   }
   default:
