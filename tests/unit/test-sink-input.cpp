@@ -1,0 +1,244 @@
+// The element's sink pad input (gst/sink_input.cpp), built from its source: what a call's
+// payloader gets when it is linked, and the first keyframe of a call, asked for while the
+// call's path is set up and held until it is up. An appsrc stands for the encoder, an appsink
+// for the payloader. No times are asserted: every wait has only a deadline.
+#include "sink_input.hpp"
+
+#include <gst/app/gstappsink.h>
+#include <gst/app/gstappsrc.h>
+#include <gst/gst.h>
+#include <gst/video/video.h>
+
+#include <atomic>
+#include <memory>
+#include <string>
+#include <vector>
+
+GST_DEBUG_CATEGORY(gst_webrtc_call_debug);
+
+using webrtccall::MediaKind;
+using webrtccall::SinkInput;
+
+namespace {
+
+constexpr gint64 kDeadlineUs = 10 * G_USEC_PER_SEC; // a deadline, not a measure
+
+GstStaticPadTemplate sink_template = GST_STATIC_PAD_TEMPLATE(
+    "video_sink_%u", GST_PAD_SINK, GST_PAD_REQUEST, GST_STATIC_CAPS("video/x-vp8"));
+
+// appsrc (the encoder) -> [bin: ghost pad -> queue -> gate] -> appsink (the payloader).
+struct Rig {
+  GstElement *pipeline = gst_pipeline_new(nullptr);
+  GstElement *source = gst_element_factory_make("appsrc", nullptr);
+  GstElement *bin = gst_bin_new("call");
+  GstElement *payloader = gst_element_factory_make("appsink", nullptr);
+  std::unique_ptr<SinkInput> input;
+  GstElement *queue = nullptr; // the input's, in the bin
+  std::atomic<unsigned> keyframe_requests{0};
+  std::atomic<unsigned> entered{0}; // buffers into the queue
+  unsigned pushed = 0;
+
+  Rig() {
+    g_assert_nonnull(source);
+    g_assert_nonnull(payloader);
+    g_autoptr(GstCaps) caps = gst_caps_from_string("video/x-vp8,width=64,height=48,framerate=30/1");
+    g_object_set(source, "caps", caps, "format", GST_FORMAT_TIME, "is-live", TRUE, nullptr);
+    g_object_set(payloader, "sync", FALSE, "async", FALSE, nullptr);
+    gst_bin_add_many(GST_BIN(pipeline), source, bin, nullptr);
+    gst_bin_add(GST_BIN(bin), payloader); // a call's payloader is the element's child too
+    GstPadTemplate *templ = gst_static_pad_template_get(&sink_template);
+    input = std::make_unique<SinkInput>(GST_BIN(bin), MediaKind::kVideo, templ, "video_sink_0");
+    gst_object_unref(templ);
+    gst_pad_set_active(input->ghost(), TRUE);
+    gst_element_add_pad(bin, input->ghost());
+    GstIterator *it = gst_bin_iterate_elements(GST_BIN(bin));
+    GValue item = G_VALUE_INIT;
+    while (!queue && gst_iterator_next(it, &item) == GST_ITERATOR_OK) {
+      auto *child = GST_ELEMENT(g_value_get_object(&item)); // the bin keeps it
+      if (child != payloader)
+        queue = child;
+      g_value_reset(&item);
+    }
+    g_value_unset(&item);
+    gst_iterator_free(it);
+    g_assert_nonnull(queue);
+    g_autoptr(GstPad) into_queue = gst_element_get_static_pad(queue, "sink");
+    gst_pad_add_probe(
+        into_queue, GST_PAD_PROBE_TYPE_BUFFER,
+        [](GstPad *, GstPadProbeInfo *, gpointer data) {
+          ++*static_cast<std::atomic<unsigned> *>(data);
+          return GST_PAD_PROBE_OK;
+        },
+        &entered, nullptr);
+    g_autoptr(GstPad) out = gst_element_get_static_pad(source, "src");
+    g_assert_cmpint(gst_pad_link(out, input->ghost()), ==, GST_PAD_LINK_OK);
+    // Count the keyframe requests that reach the encoder.
+    gst_pad_add_probe(
+        out, GST_PAD_PROBE_TYPE_EVENT_UPSTREAM,
+        [](GstPad *, GstPadProbeInfo *info, gpointer data) {
+          if (gst_video_event_is_force_key_unit(GST_PAD_PROBE_INFO_EVENT(info)))
+            ++*static_cast<std::atomic<unsigned> *>(data);
+          return GST_PAD_PROBE_OK;
+        },
+        &keyframe_requests, nullptr);
+    g_assert_cmpint(gst_element_set_state(pipeline, GST_STATE_PLAYING), !=,
+                    GST_STATE_CHANGE_FAILURE);
+  }
+
+  ~Rig() {
+    input.reset();
+    gst_element_set_state(pipeline, GST_STATE_NULL);
+    gst_object_unref(pipeline);
+  }
+
+  GstPad *payloader_sink() { return gst_element_get_static_pad(payloader, "sink"); }
+
+  // A frame; `pts_ms` tells frames apart.
+  void push(unsigned pts_ms, bool keyframe) {
+    GstBuffer *buffer = gst_buffer_new_allocate(nullptr, 100, nullptr);
+    GST_BUFFER_PTS(buffer) = pts_ms * GST_MSECOND;
+    GST_BUFFER_DURATION(buffer) = 33 * GST_MSECOND;
+    if (!keyframe)
+      GST_BUFFER_FLAG_SET(buffer, GST_BUFFER_FLAG_DELTA_UNIT);
+    g_assert_cmpint(gst_app_src_push_buffer(GST_APP_SRC(source), buffer), ==, GST_FLOW_OK);
+    pushed++;
+  }
+
+  // Waits until the queue has handed everything pushed so far to the gate, which drops, holds
+  // or passes it; `idle`: and until the gate is done with it (not when it holds a keyframe).
+  void drain(bool idle = true) {
+    gint64 deadline = g_get_monotonic_time() + kDeadlineUs;
+    while (entered.load() < pushed) {
+      if (g_get_monotonic_time() > deadline)
+        g_error("%u of %u buffers reached the queue", entered.load(), pushed);
+      g_usleep(1000);
+    }
+    for (;;) {
+      guint level = 0;
+      g_object_get(queue, "current-level-buffers", &level, nullptr);
+      if (level == 0)
+        break;
+      if (g_get_monotonic_time() > deadline)
+        g_error("the queue kept %u buffers", level);
+      g_usleep(1000);
+    }
+    if (!idle)
+      return;
+    // An idle probe runs once no buffer is being pushed out of the queue.
+    std::atomic<bool> done{false};
+    g_autoptr(GstPad) out = gst_element_get_static_pad(queue, "src");
+    gst_pad_add_probe(
+        out, GST_PAD_PROBE_TYPE_IDLE,
+        [](GstPad *, GstPadProbeInfo *, gpointer data) {
+          static_cast<std::atomic<bool> *>(data)->store(true);
+          return GST_PAD_PROBE_REMOVE;
+        },
+        &done, nullptr);
+    while (!done.load()) {
+      if (g_get_monotonic_time() > deadline)
+        g_error("the queue's src pad stayed busy");
+      g_usleep(1000);
+    }
+  }
+
+  // The PTS (ms) of the next buffer the payloader gets.
+  unsigned pull() {
+    g_autoptr(GstSample) sample =
+        gst_app_sink_try_pull_sample(GST_APP_SINK(payloader), kDeadlineUs * GST_USECOND);
+    if (!sample)
+      g_error("the payloader got nothing");
+    return unsigned(GST_BUFFER_PTS(gst_sample_get_buffer(sample)) / GST_MSECOND);
+  }
+};
+
+// A payloader linked for a call gets the stream's caps at once, not with the next frame: the
+// offer can state its SSRC without waiting for one.
+void test_connect_hands_over_caps() {
+  Rig rig;
+  rig.push(0, true); // dropped: no call; its caps stay on the queue
+  rig.drain();
+  g_autoptr(GstPad) sink = rig.payloader_sink();
+  g_assert_false(gst_pad_has_current_caps(sink));
+  rig.input->connect(sink);
+  g_assert_true(gst_pad_has_current_caps(sink));
+  g_autoptr(GstCaps) caps = gst_pad_get_current_caps(sink);
+  g_assert_true(gst_structure_has_name(gst_caps_get_structure(caps, 0), "video/x-vp8"));
+  GstEvent *segment = gst_pad_get_sticky_event(sink, GST_EVENT_SEGMENT, 0);
+  g_assert_nonnull(segment);
+  gst_event_unref(segment);
+}
+
+// Without prime(), open() asks the encoder for a keyframe, and what came before is dropped.
+void test_open_asks_for_a_keyframe() {
+  Rig rig;
+  g_autoptr(GstPad) sink = rig.payloader_sink();
+  rig.input->connect(sink);
+  rig.push(0, true);
+  rig.drain();
+  g_assert_cmpuint(rig.keyframe_requests, ==, 0);
+  rig.input->open();
+  g_assert_cmpuint(rig.keyframe_requests, ==, 1);
+  rig.push(33, true);
+  g_assert_cmpuint(rig.pull(), ==, 33);
+}
+
+// prime() asks for the keyframe while the call's path is set up, and the gate holds it (and
+// the queue what follows) until open(), which then asks for no other: the call's first frame
+// is the one made meanwhile, followed by the rest in order.
+void test_primed_keyframe_goes_first_at_open() {
+  Rig rig;
+  g_autoptr(GstPad) sink = rig.payloader_sink();
+  rig.input->connect(sink);
+  rig.push(0, false); // a delta before the keyframe: dropped
+  rig.drain();
+  rig.input->prime();
+  g_assert_cmpuint(rig.keyframe_requests, ==, 1);
+  rig.input->prime(); // once per call
+  g_assert_cmpuint(rig.keyframe_requests, ==, 1);
+  rig.push(33, true);
+  rig.drain(false); // held
+  rig.push(66, false);
+  rig.push(100, false);
+  rig.input->open();
+  g_assert_cmpuint(rig.pull(), ==, 33);
+  g_assert_cmpuint(rig.pull(), ==, 66);
+  g_assert_cmpuint(rig.pull(), ==, 100);
+  g_assert_cmpuint(rig.keyframe_requests, ==, 1);
+}
+
+// A call that ends while its first keyframe is held: it goes nowhere, and the next call
+// starts as the first did.
+void test_disconnect_drops_the_held_keyframe() {
+  Rig rig;
+  g_autoptr(GstPad) sink = rig.payloader_sink();
+  rig.input->connect(sink);
+  rig.input->prime();
+  rig.push(0, true);
+  rig.drain(false); // held
+  rig.input->disconnect();
+  g_autoptr(GstPad) peer = gst_pad_get_peer(sink);
+  g_assert_null(peer);
+  // The next call.
+  rig.input->connect(sink);
+  rig.input->prime();
+  g_assert_cmpuint(rig.keyframe_requests, ==, 2);
+  rig.push(33, true);
+  rig.drain(false); // held
+  rig.input->open();
+  g_assert_cmpuint(rig.pull(), ==, 33);
+}
+
+} // namespace
+
+int main(int argc, char **argv) {
+  gst_init(&argc, &argv);
+  GST_DEBUG_CATEGORY_INIT(gst_webrtc_call_debug, "webrtccall", 0, "webrtccall (test)");
+  g_test_init(&argc, &argv, nullptr);
+  g_test_add_func("/sink-input/connect-hands-over-caps", test_connect_hands_over_caps);
+  g_test_add_func("/sink-input/open-asks-for-a-keyframe", test_open_asks_for_a_keyframe);
+  g_test_add_func("/sink-input/primed-keyframe-goes-first-at-open",
+                  test_primed_keyframe_goes_first_at_open);
+  g_test_add_func("/sink-input/disconnect-drops-the-held-keyframe",
+                  test_disconnect_drops_the_held_keyframe);
+  return g_test_run();
+}
