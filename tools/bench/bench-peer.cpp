@@ -5,12 +5,12 @@
 //   webrtccall-bench-peer --server ws://127.0.0.1:PORT/ --user alice
 //       [--ice-addresses 127.0.0.1] [--width 640 --height 480] [--codec vp8|h264]
 //       [--low-latency] [--latency MS] [--bitrate KBPS] [--encoder-options "cpu-used=8"]
-//       [--stamp] [--motion] [--no-audio] [--faststart PACKETS]
+//       [--stamp] [--motion] [--no-audio] [--faststart PACKETS] [--processing-deadline MS]
 //
 // stdin, one command a line: call NAME, hangup, latencies, frames, pipeline-latency,
 // element-latencies, quit (or end of input).
 // stdout, one JSON object a line, times in ms since the epoch:
-//   {"event":"playing"}
+//   {"event":"playing","t":T}
 //   {"event":"state","state":S,"reason":R,"t":T}      every webrtccall-state message
 //   {"event":"called","t":T}                          the call action was emitted
 //   {"event":"first-frame","t":T,"call":T0}           the call's first decoded frame
@@ -154,7 +154,7 @@ int main(int argc, char **argv) {
   gboolean low_latency = FALSE, stamp = FALSE, motion = FALSE, no_audio = FALSE;
   int latency = -1, bitrate = 0, width = 640, height = 480;
   g_autofree char *encoder_options = nullptr;
-  int faststart = 0;
+  int faststart = 0, processing_deadline = -1;
   GOptionEntry entries[] = {
       {"server", 0, 0, G_OPTION_ARG_STRING, &server, "Signaling server URL", "URL"},
       {"user", 0, 0, G_OPTION_ARG_STRING, &user, "User name", "NAME"},
@@ -169,6 +169,8 @@ int main(int argc, char **argv) {
        "PROPS"},
       {"faststart", 0, 0, G_OPTION_ARG_INT, &faststart,
        "Experiment: faststart-min-packets on webrtcbin's jitter buffers", "PACKETS"},
+      {"processing-deadline", 0, 0, G_OPTION_ARG_INT, &processing_deadline,
+       "The sinks' processing-deadline (default: basesink's, 20 ms)", "MS"},
       {"stamp", 0, 0, G_OPTION_ARG_NONE, &stamp, "Stamp frames and read the stamps", nullptr},
       {"motion", 0, 0, G_OPTION_ARG_NONE, &motion, "Scroll the picture", nullptr},
       {"no-audio", 0, 0, G_OPTION_ARG_NONE, &no_audio, "Send no audio", nullptr},
@@ -193,6 +195,7 @@ int main(int argc, char **argv) {
   c.stamp = stamp;
   c.faststart_packets = faststart > 0 ? unsigned(faststart) : 0;
   c.motion = motion;
+  c.processing_deadline_ms = processing_deadline;
   c.audio = !no_audio;
 
   loop = g_main_loop_new(nullptr, FALSE);
@@ -202,9 +205,12 @@ int main(int argc, char **argv) {
     emit("{\"event\":\"state\",\"state\":" + quoted(state) + ",\"reason\":" + quoted(reason) +
          ",\"t\":" + t + "}");
   });
+  double playing = wall_ms();
   endpoint->play();
   GST_INFO("wall-clock %.3f: playing", wall_ms());
-  emit("{\"event\":\"playing\"}");
+  char line[64];
+  std::snprintf(line, sizeof line, "{\"event\":\"playing\",\"t\":%.3f}", playing);
+  emit(line);
   GIOChannel *in = g_io_channel_unix_new(0);
   g_io_add_watch(in, GIOCondition(G_IO_IN | G_IO_HUP), on_stdin, nullptr);
   g_timeout_add(2, watch_first_frame, nullptr);

@@ -181,6 +181,10 @@ void Endpoint::on_pad_added(GstElement *, GstPad *pad, gpointer data) {
   if (video)
     gst_pad_add_probe(pad, GST_PAD_PROBE_TYPE_BUFFER, EndpointProbes::decoded, self, nullptr);
   std::string sync = self->config_.sink_sync ? "true" : "false";
+  // Both sinks: the pipeline's latency is the largest any sink needs.
+  if (self->config_.processing_deadline_ms >= 0)
+    sync += " processing-deadline=" +
+            std::to_string(guint64(self->config_.processing_deadline_ms) * GST_MSECOND);
   std::string description =
       video ? (self->config_.stamp ? "videoconvert ! video/x-raw,format=I420 ! fakesink name=sink "
                                      "signal-handoffs=true sync=" +

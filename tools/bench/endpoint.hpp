@@ -30,9 +30,13 @@ struct EndpointConfig {
   bool motion = false;         // scroll the picture, so the encoder has work like a camera's
   bool audio = true;           // an Opus tone besides the video
   bool sink_sync = true;       // the sink waits for each frame's time, as a display would
-  // An experiment for docs/benchmarks.md, not a setting of the element: set
-  // faststart-min-packets on every jitter buffer webrtcbin makes, so the first
-  // frame need not wait out `latency` (rtpjitterbuffer's default); 0: leave it.
+  // The sinks' processing-deadline (ms): what they add to the pipeline's
+  // latency for the work after their clock wait; -1: basesink's default, 20.
+  int processing_deadline_ms = -1;
+  // Set faststart-min-packets on every jitter buffer webrtcbin makes, so the
+  // first frame need not wait out `latency` (rtpjitterbuffer's default); 0:
+  // leave it. The element does this itself since 5485247 (with 2); this was
+  // the experiment for docs/benchmarks.md that led to it.
   unsigned faststart_packets = 0;
 };
 

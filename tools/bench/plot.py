@@ -60,6 +60,11 @@ def setup(results, out, lines):
             f"{statistics.median(caller):.0f} ms | {pct(caller, 90):.0f} ms | "
             f"{statistics.median(callee):.0f} ms | {pct(callee, 90):.0f} ms | "
             f"{r['warmup']['both_ms']:.0f} ms |")
+    logins = [(label, r["login_ms"]) for key, label in rows
+              if (r := results[key]).get("login_ms")]
+    for label, login in logins:
+        times = ", ".join(f"{who} {ms:.0f} ms" for who, ms in login.items() if ms is not None)
+        lines.append(f"\n{label}: from PLAYING to logged in: {times}")
     fig, ax = plt.subplots(figsize=(10, 5.5))
     data = [[s["both_ms"] for s in results[k]["samples"]] for k, _ in rows]
     ax.boxplot(data, vert=False, labels=[label for _, label in rows], whis=(10, 90),
@@ -82,6 +87,8 @@ LATENCY_ROWS = [
     ("element_low_20", "element, lag-in-frames=0, latency=20"),
     ("element_fast_5", "element, lag-in-frames=0 cpu-used=8, latency=5"),
     ("element_fast_20", "element, lag-in-frames=0 cpu-used=8, latency=20"),
+    ("element_low_20_pd0", "element, lag-in-frames=0, latency=20, sinks' processing-deadline=0"),
+    ("element_low_50_pd0", "element, lag-in-frames=0, latency=50, sinks' processing-deadline=0"),
     ("browser_browser", "browser → browser (canvas source), tutorial's server.js"),
 ]
 

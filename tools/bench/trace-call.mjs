@@ -26,14 +26,16 @@ const MILESTONES = [
   ['call action', /wall-clock [\d.]+: calling/],
   ['state calling', /state calling/],
   ['offer made (local offer)', /local offer:/],
-  ['offer applied (remote)', /set-remote-description|remote description/i],
+  ['remote description set', /Attempting to set remote (offer|answer)/],
   ['answer made (local answer)', /local answer:/],
-  ['DTLS certificate made', /generate_x509|Generating certificate|generated certificate/i],
-  ['ICE connected', /ICE connection state.*(connected|CONNECTED)|ice-connection-state.*connected/],
-  ['DTLS done', /handshake (is )?complete|DTLS.*connected|dtls.*state.*connected/i],
+  ['DTLS certificate made', /DTLS certificate made|generate_x509|Generating certificate|generated certificate/i],
+  ['ICE checks begin', /ICE connection state change from new\(0\) to checking/],
+  ['ICE connected', /ICE connection state change from checking\(1\) to (connected|completed)/],
+  ['DTLS done', /handshake just completed|handshake (is )?complete/i],
   ['connection state connected', /connection state 2/],
   ['state in-call', /state in-call/],
-  ['src pad (first RTP)', /carries/],
+  ['audio src pad (first RTP out of the jitter buffer)', /audio_src_\d+ carries/],
+  ['video src pad (first RTP out of the jitter buffer)', /video_src_\d+ carries/],
 ];
 
 function parse(file) {
