@@ -1,6 +1,7 @@
 #include "instance.hpp"
 
 #include "server_process.hpp"
+#include "wait_deadline.hpp"
 
 #include <glib/gstdio.h>
 #include <json-glib/json-glib.h>
@@ -74,6 +75,8 @@ Instance::Instance(const std::string &redis_url, const std::vector<std::string> 
 }
 
 Instance::~Instance() {
+  if (g_getenv("WEBRTCCALL_TEST_SANITIZERS"))
+    check_exit();
   if (g_subprocess_get_identifier(process_))
     kill();
   g_object_unref(process_);
@@ -106,7 +109,38 @@ void Instance::wait_redis(bool up, int timeout_ms) {
   }
 }
 
+// As tests/lib/server_process.cpp does for a single server: a killed process
+// is never checked for leaks, and one that ended on a finding might go
+// unnoticed.
+void Instance::check_exit() {
+  int status = 0;
+  if (!ended_) {
+    // Maybe stopped by the test (SIGSTOP): it must run to end.
+    g_subprocess_send_signal(process_, SIGCONT);
+    g_subprocess_send_signal(process_, SIGTERM);
+    gint64 deadline = wait_deadline(10000);
+    while (g_subprocess_get_identifier(process_) && g_get_monotonic_time() < deadline) {
+      g_main_context_iteration(nullptr, FALSE); // GSubprocess reaps through the main context
+      g_usleep(5000);
+    }
+    if (g_subprocess_get_identifier(process_))
+      g_error("instance %s did not end within 10 s of SIGTERM at the end of the test:\n%s",
+              id_.c_str(), log().c_str());
+    status = g_subprocess_get_if_signaled(process_) ? 128 + g_subprocess_get_term_sig(process_)
+                                                    : g_subprocess_get_exit_status(process_);
+  }
+  std::string text = log();
+  bool reported = false;
+  for (const char *report : {"ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error:"})
+    reported = reported || text.find(report) != std::string::npos;
+  if (reported || status != 0)
+    g_error("instance %s %s (status %d at the end of the test):\n%s", id_.c_str(),
+            reported ? "reported a finding" : "did not exit cleanly when stopped", status,
+            text.c_str());
+}
+
 void Instance::kill() {
+  ended_ = true;
   g_subprocess_force_exit(process_);
   g_subprocess_wait(process_, nullptr, nullptr);
 }
@@ -116,6 +150,7 @@ void Instance::signal(int signal) {
 }
 
 int Instance::stop(int signal) {
+  ended_ = true;
   g_subprocess_send_signal(process_, signal);
   g_subprocess_wait(process_, nullptr, nullptr);
   if (g_subprocess_get_if_signaled(process_))

@@ -1,7 +1,10 @@
 // One webrtccall-signaling instance of a cluster, in a child process:
 // started with --redis on a free loopback port, killed with the test if the
 // test dies (a failed test aborts without destructors), and asked over
-// /healthz for its instance id and whether it reaches Redis.
+// /healthz for its instance id and whether it reaches Redis. Killed when this
+// goes, except under the sanitizers (WEBRTCCALL_TEST_SANITIZERS): there one
+// the test did not end is stopped with SIGTERM and must exit cleanly, so that
+// LeakSanitizer checks it and a finding fails the test.
 #pragma once
 
 #include <gio/gio.h>
@@ -31,11 +34,13 @@ public:
 
 private:
   std::string health();
+  void check_exit();
 
   GSubprocess *process_ = nullptr;
   std::string dir_;
   std::string url_;
   std::string id_;
+  bool ended_ = false; // by kill() or stop(): the test judged how it ended
 };
 
 } // namespace webrtccall::test

@@ -1,5 +1,7 @@
 #include "server_process.hpp"
 
+#include "wait_deadline.hpp"
+
 #include <glib/gstdio.h>
 #include <libsoup/soup.h>
 #include <sys/prctl.h>
@@ -98,11 +100,13 @@ ServerProcess ServerProcess::for_wire_tests() {
 ServerProcess::ServerProcess(ServerProcess &&other) noexcept
     : process_(std::exchange(other.process_, nullptr)), url_(std::move(other.url_)),
       stdout_path_(std::move(other.stdout_path_)), stderr_path_(std::move(other.stderr_path_)),
-      tutorial_(other.tutorial_) {}
+      tutorial_(other.tutorial_), stopped_(other.stopped_) {}
 
 ServerProcess::~ServerProcess() {
   if (!process_)
     return;
+  if (!tutorial_ && g_getenv("WEBRTCCALL_TEST_SANITIZERS"))
+    check_exit();
   if (running()) {
     g_subprocess_force_exit(process_);
     g_subprocess_wait(process_, nullptr, nullptr);
@@ -136,7 +140,28 @@ bool ServerProcess::running() {
   return id != nullptr;
 }
 
+// Under the sanitizers, killing the server would skip LeakSanitizer's check
+// at exit, and a server that ended on a finding might go unnoticed by a test
+// that was done with it. The ASan and LSan reports end the process with
+// status 1, and UBSan's too (halt_on_error, tests/sanitizers/meson.build).
+void ServerProcess::check_exit() {
+  int status = 0;
+  if (!stopped_)
+    // What the test did not stop ends as an operator would end it. Running or
+    // not: a server that died on its own is reaped here, with its status.
+    status = stop(SIGTERM, int(10000 * wait_scale()));
+  std::string text = log();
+  bool reported = false;
+  for (const char *report : {"ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error:"})
+    reported = reported || text.find(report) != std::string::npos;
+  if (reported || status != 0)
+    g_error("the server %s (status %d at the end of the test):\n%s",
+            reported ? "reported a finding" : "did not exit cleanly when stopped", status,
+            text.c_str());
+}
+
 int ServerProcess::stop(int signal, int timeout_ms) {
+  stopped_ = true;
   g_subprocess_send_signal(process_, signal);
   gint64 deadline = g_get_monotonic_time() + gint64(timeout_ms) * 1000;
   while (running() && g_get_monotonic_time() < deadline) {

@@ -1,6 +1,9 @@
 // Starts a signaling server in a child process for a test: ours, or the
 // tutorial's own Node.js server (interop). Both print the URL they listen on
-// as their first line of output. The process is killed when this goes.
+// as their first line of output. The process is killed when this goes; under
+// the sanitizers (WEBRTCCALL_TEST_SANITIZERS) ours is stopped with SIGTERM
+// instead and must exit cleanly, so that a leak or a late finding in any
+// test's server fails that test.
 #pragma once
 
 #include <gio/gio.h>
@@ -31,7 +34,8 @@ public:
   int pid() const; // for a load generator that samples the server's memory and CPU
   bool running();
   // Sends `signal`, waits for the exit; returns the exit status, or -1 if it
-  // did not exit by the deadline (then it is killed).
+  // did not exit by the deadline (then it is killed). The caller judges the
+  // status; the destructor still fails the test on a sanitizer's report.
   int stop(int signal, int timeout_ms);
   // What the process logged on stderr so far.
   std::string log() const;
@@ -41,12 +45,14 @@ public:
 
 private:
   ServerProcess(const std::vector<std::string> &argv, bool tutorial);
+  void check_exit();
 
   GSubprocess *process_ = nullptr;
   std::string url_;
   std::string stdout_path_;
   std::string stderr_path_;
   bool tutorial_ = false;
+  bool stopped_ = false; // by stop(): the test judged how it ended
 };
 
 // Returns the environment variable or fails the test naming it.

@@ -9,6 +9,13 @@ import sys
 import threading
 import time
 
+# Under the sanitizers (WEBRTCCALL_TEST_SANITIZERS, tests/sanitizers/meson.build) our processes
+# must exit cleanly when stopped: LeakSanitizer checks them at exit, and a report ends them with
+# status 1. Their stops run in the tests' cleanup, so what went wrong is kept here, and tap()
+# fails the test with it.
+SANITIZERS = bool(os.environ.get("WEBRTCCALL_TEST_SANITIZERS"))
+unclean_exits = []
+
 
 def run(*command):
     subprocess.run(command, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
@@ -26,10 +33,13 @@ def delete_namespace(name):
 def start_server(namespace, host, *extra):
     """Our signaling server in `namespace`, listening on `host`; returns the
     process and its ws:// URL."""
-    server = subprocess.Popen(
-        ["ip", "netns", "exec", namespace, os.environ["WEBRTCCALL_SIGNALING"],
-         "--host", host, "--port", "0"] + list(extra),
-        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    log_name = os.path.join(os.environ.get("NET_TEST_LOGS", "/tmp"), "signaling-%s.log" % namespace)
+    with open(log_name, "w") as log:
+        server = subprocess.Popen(
+            ["ip", "netns", "exec", namespace, os.environ["WEBRTCCALL_SIGNALING"],
+             "--host", host, "--port", "0"] + list(extra),
+            stdout=subprocess.PIPE, stderr=log, text=True)
+    server.log_name = log_name
     url = server.stdout.readline().strip()
     if not url.startswith("ws://"):
         server.kill()
@@ -84,11 +94,15 @@ class Peer:
         if self.process.poll() is None:
             try:
                 self.send("quit")
-                self.process.wait(timeout=10)
+                self.process.wait(timeout=30 if SANITIZERS else 10)
             except (OSError, subprocess.TimeoutExpired):
                 self.process.kill()
                 self.process.wait()
         self.log.close()
+        if SANITIZERS and self.process.returncode != 0:
+            unclean_exits.append("%s: element-peer ended with status %d; a sanitizer's report is "
+                                 "at the end of %s" % (self.label, self.process.returncode,
+                                                       self.log.name))
 
 
 def call(alice, bob, timeout=30):
@@ -106,9 +120,23 @@ def stop(*processes):
             continue
         if isinstance(process, Peer):
             process.close()
+        elif SANITIZERS and is_our_server(process):
+            process.terminate()
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+            if process.returncode != 0:
+                unclean_exits.append("the signaling server ended with status %d when stopped; "
+                                     "its log: %s" % (process.returncode, process.log_name))
         else:
             process.kill()
             process.wait()
+
+
+def is_our_server(process):
+    return os.environ.get("WEBRTCCALL_SIGNALING") in process.args
 
 
 def tap(tests):
@@ -117,7 +145,10 @@ def tap(tests):
     failed = 0
     for number, (name, test) in enumerate(tests, 1):
         try:
+            del unclean_exits[:]
             test()
+            if unclean_exits:
+                raise AssertionError("\n".join(unclean_exits))
             print("ok %d %s" % (number, name))
         except Exception as error:  # every failure is reported, then the next test runs
             failed += 1

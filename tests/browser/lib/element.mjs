@@ -220,14 +220,20 @@ class ElementPeer {
   }
 
   // Asks the program to quit (the element hangs up and logs out), then makes sure it has.
+  // Under the sanitizers (WEBRTCCALL_TEST_SANITIZERS, tests/sanitizers/meson.build) it must
+  // also exit cleanly: LeakSanitizer checks it at exit, and a report ends it with status 1.
   async stop() {
-    if (this.exited)
-      return;
-    const exited = new Promise((resolve) => this.child.once('exit', resolve));
-    this.child.stdin.end('quit\n');
-    const timer = setTimeout(() => this.child.kill('SIGKILL'), 5_000);
-    await exited;
-    clearTimeout(timer);
+    const sanitizers = Boolean(process.env.WEBRTCCALL_TEST_SANITIZERS);
+    if (!this.exited) {
+      const exited = new Promise((resolve) => this.child.once('exit', resolve));
+      this.child.stdin.end('quit\n');
+      const timer = setTimeout(() => this.child.kill('SIGKILL'), sanitizers ? 30_000 : 5_000);
+      await exited;
+      clearTimeout(timer);
+    }
+    if (sanitizers && this.exited !== 'exit 0')
+      throw this.failure(`element-peer did not exit cleanly (${this.exited}); ` +
+                         'a sanitizer\'s report is at the end of its log');
   }
 }
 

@@ -87,17 +87,23 @@ function launch(port, logFile, {host, args, namespace}) {
   });
 }
 
+// Resolves with how the child ended: 'exit N' or the signal's name.
 function waitExit(child, timeoutMs) {
+  const how = () => child.signalCode || `exit ${child.exitCode}`;
   if (child.exitCode !== null || child.signalCode !== null)
-    return Promise.resolve();
+    return Promise.resolve(how());
   return new Promise((resolvePromise) => {
     const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
     child.once('exit', () => {
       clearTimeout(timer);
-      resolvePromise();
+      resolvePromise(how());
     });
   });
 }
+
+// Under the sanitizers (WEBRTCCALL_TEST_SANITIZERS, tests/sanitizers/meson.build) a stopped
+// server must exit cleanly: LeakSanitizer checks it at exit, and a report ends it with status 1.
+const sanitizers = Boolean(process.env.WEBRTCCALL_TEST_SANITIZERS);
 
 // `host` is the address it listens on, `args` more options, `namespace` a network namespace
 // to run it in (by default this process's).
@@ -123,7 +129,10 @@ export async function startServer(name = 'server',
       const stopping = child;
       child = null;
       stopping.kill('SIGTERM');
-      await waitExit(stopping, STOP_TIMEOUT_MS);
+      const how = await waitExit(stopping, sanitizers ? 30_000 : STOP_TIMEOUT_MS);
+      if (sanitizers && how !== 'exit 0')
+        throw new Error(`the server did not exit cleanly when stopped (${how}); ` +
+                        `a sanitizer's report is at the end of ${logFile}`);
     },
     // Listens again on the same port (after a stop, or stopping it first).
     async restart() {
