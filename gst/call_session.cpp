@@ -823,12 +823,7 @@ void CallSession::on_connection_state(GstWebRTCPeerConnectionState state) {
   if (closed_)
     return;
   GST_INFO_OBJECT(element_, "connection state %d", int(state));
-  if (state == GST_WEBRTC_PEER_CONNECTION_STATE_CONNECTING) {
-    // ICE checks have begun: the first keyframe is made meanwhile, and sent
-    // the moment DTLS is done (SinkInput::prime).
-    for (auto &sender : senders_)
-      sender.input->prime();
-  } else if (state == GST_WEBRTC_PEER_CONNECTION_STATE_CONNECTED && !connected_) {
+  if (state == GST_WEBRTC_PEER_CONNECTION_STATE_CONNECTED && !connected_) {
     connected_ = true;
     for (auto &sender : senders_)
       sender.input->open();
@@ -997,7 +992,7 @@ void CallSession::close(bool eos) {
        stats_in_flight_->load() > 0 && g_get_monotonic_time() < deadline;)
     g_usleep(1000);
   if (webrtc_) {
-    GstStateChangeReturn result = remove_element(GST_BIN(element_), webrtc_);
+    GstStateChangeReturn result = remove_then_stop(GST_BIN(element_), webrtc_);
     if (result != GST_STATE_CHANGE_SUCCESS)
       GST_WARNING_OBJECT(element_, "webrtcbin did not stop cleanly: %s",
                          gst_element_state_change_return_get_name(result));

@@ -1,7 +1,7 @@
 // The element's sink pad input (gst/sink_input.cpp), built from its source: what a call's
-// payloader gets when it is linked, and the first keyframe of a call, asked for while the
-// call's path is set up and held until it is up. An appsrc stands for the encoder, an appsink
-// for the payloader. No times are asserted: every wait has only a deadline.
+// payloader gets when it is linked, and the keyframe asked for when the call's path is up. An
+// appsrc stands for the encoder, an appsink for the payloader. No times are asserted: every
+// wait has only a deadline.
 #include "sink_input.hpp"
 
 #include <gst/app/gstappsink.h>
@@ -104,9 +104,9 @@ struct Rig {
     pushed++;
   }
 
-  // Waits until the queue has handed everything pushed so far to the gate, which drops, holds
-  // or passes it; `idle`: and until the gate is done with it (not when it holds a keyframe).
-  void drain(bool idle = true) {
+  // Waits until the queue has handed everything pushed so far to the gate, which drops or
+  // passes it, and until the gate is done with it.
+  void drain() {
     gint64 deadline = g_get_monotonic_time() + kDeadlineUs;
     while (entered.load() < pushed) {
       if (g_get_monotonic_time() > deadline)
@@ -122,8 +122,6 @@ struct Rig {
         g_error("the queue kept %u buffers", level);
       g_usleep(1000);
     }
-    if (!idle)
-      return;
     // An idle probe runs once no buffer is being pushed out of the queue.
     std::atomic<bool> done{false};
     g_autoptr(GstPad) out = gst_element_get_static_pad(queue, "src");
@@ -168,7 +166,7 @@ void test_connect_hands_over_caps() {
   gst_event_unref(segment);
 }
 
-// Without prime(), open() asks the encoder for a keyframe, and what came before is dropped.
+// open() asks the encoder for a keyframe; what came before it is dropped.
 void test_open_asks_for_a_keyframe() {
   Rig rig;
   g_autoptr(GstPad) sink = rig.payloader_sink();
@@ -182,52 +180,6 @@ void test_open_asks_for_a_keyframe() {
   g_assert_cmpuint(rig.pull(), ==, 33);
 }
 
-// prime() asks for the keyframe while the call's path is set up, and the gate holds it (and
-// the queue what follows) until open(), which then asks for no other: the call's first frame
-// is the one made meanwhile, followed by the rest in order.
-void test_primed_keyframe_goes_first_at_open() {
-  Rig rig;
-  g_autoptr(GstPad) sink = rig.payloader_sink();
-  rig.input->connect(sink);
-  rig.push(0, false); // a delta before the keyframe: dropped
-  rig.drain();
-  rig.input->prime();
-  g_assert_cmpuint(rig.keyframe_requests, ==, 1);
-  rig.input->prime(); // once per call
-  g_assert_cmpuint(rig.keyframe_requests, ==, 1);
-  rig.push(33, true);
-  rig.drain(false); // held
-  rig.push(66, false);
-  rig.push(100, false);
-  rig.input->open();
-  g_assert_cmpuint(rig.pull(), ==, 33);
-  g_assert_cmpuint(rig.pull(), ==, 66);
-  g_assert_cmpuint(rig.pull(), ==, 100);
-  g_assert_cmpuint(rig.keyframe_requests, ==, 1);
-}
-
-// A call that ends while its first keyframe is held: it goes nowhere, and the next call
-// starts as the first did.
-void test_disconnect_drops_the_held_keyframe() {
-  Rig rig;
-  g_autoptr(GstPad) sink = rig.payloader_sink();
-  rig.input->connect(sink);
-  rig.input->prime();
-  rig.push(0, true);
-  rig.drain(false); // held
-  rig.input->disconnect();
-  g_autoptr(GstPad) peer = gst_pad_get_peer(sink);
-  g_assert_null(peer);
-  // The next call.
-  rig.input->connect(sink);
-  rig.input->prime();
-  g_assert_cmpuint(rig.keyframe_requests, ==, 2);
-  rig.push(33, true);
-  rig.drain(false); // held
-  rig.input->open();
-  g_assert_cmpuint(rig.pull(), ==, 33);
-}
-
 } // namespace
 
 int main(int argc, char **argv) {
@@ -236,9 +188,5 @@ int main(int argc, char **argv) {
   g_test_init(&argc, &argv, nullptr);
   g_test_add_func("/sink-input/connect-hands-over-caps", test_connect_hands_over_caps);
   g_test_add_func("/sink-input/open-asks-for-a-keyframe", test_open_asks_for_a_keyframe);
-  g_test_add_func("/sink-input/primed-keyframe-goes-first-at-open",
-                  test_primed_keyframe_goes_first_at_open);
-  g_test_add_func("/sink-input/disconnect-drops-the-held-keyframe",
-                  test_disconnect_drops_the_held_keyframe);
   return g_test_run();
 }
