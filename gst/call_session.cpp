@@ -992,7 +992,9 @@ void CallSession::close(bool eos) {
        stats_in_flight_->load() > 0 && g_get_monotonic_time() < deadline;)
     g_usleep(1000);
   if (webrtc_) {
-    GstStateChangeReturn result = remove_then_stop(GST_BIN(element_), webrtc_);
+    gst_element_set_locked_state(webrtc_, TRUE); // before its pads: a bin's state change skips it
+    deactivate_src_pads(webrtc_);
+    GstStateChangeReturn result = remove_element(GST_BIN(element_), webrtc_);
     if (result != GST_STATE_CHANGE_SUCCESS)
       GST_WARNING_OBJECT(element_, "webrtcbin did not stop cleanly: %s",
                          gst_element_state_change_return_get_name(result));
