@@ -6,12 +6,21 @@
 // to the first decoded frame on each side.
 //
 //   webrtccall-bench-floor [--calls 20] [--latency 200] [--low-latency] [--faststart PACKETS]
+//                          [--fresh]
 //
 // Prints one JSON line per call: {"call":I,"caller_ms":X,"callee_ms":Y}, the
 // first being the process's first call (DTLS certificate made then).
+//
+// webrtcbin holds what reaches its sink pads until the call's path is up, so
+// the first picture each side shows is the encoder's first keyframe, made
+// when the pipeline started, 0.3 s before the call: stale by the time it is
+// shown. --fresh sends what the element sends instead: each side drops its
+// encoded video until its connection is up, then asks the encoder for a
+// keyframe, so the first picture is captured after the path is up.
 #include "endpoint.hpp"
 
 #include <gst/sdp/sdp.h>
+#include <gst/video/video.h>
 #include <gst/webrtc/webrtc.h>
 
 #include <atomic>
@@ -26,7 +35,25 @@ struct Side {
   GstElement *webrtc = nullptr; // owned by the pipeline
   GstElement *other = nullptr;
   std::atomic<double> first_frame_ms{0};
+  GstPad *video_out = nullptr;     // the encoder's src pad (--fresh)
+  std::atomic<bool> sending{true}; // --fresh: false until the connection is up
 };
+
+// --fresh: the encoder's output goes nowhere until the connection is up.
+GstPadProbeReturn gate_video(GstPad *, GstPadProbeInfo *, gpointer data) {
+  return static_cast<Side *>(data)->sending ? GST_PAD_PROBE_OK : GST_PAD_PROBE_DROP;
+}
+
+// --fresh, webrtcbin's thread: the path is up; a keyframe now, as the element asks.
+void on_connection_state(GObject *webrtc, GParamSpec *, gpointer data) {
+  auto *side = static_cast<Side *>(data);
+  GstWebRTCPeerConnectionState state;
+  g_object_get(webrtc, "connection-state", &state, nullptr);
+  if (state != GST_WEBRTC_PEER_CONNECTION_STATE_CONNECTED || side->sending.exchange(true))
+    return;
+  gst_pad_send_event(side->video_out,
+                     gst_video_event_new_upstream_force_key_unit(GST_CLOCK_TIME_NONE, TRUE, 0));
+}
 
 GstPadProbeReturn on_decoded(GstPad *, GstPadProbeInfo *, gpointer data) {
   auto *side = static_cast<Side *>(data);
@@ -116,7 +143,7 @@ std::string side_description(const char *name, const std::string &encoder, int l
   return "webrtcbin name=" + n + " bundle-policy=max-bundle latency=" + std::to_string(latency) +
          " videotestsrc is-live=true pattern=smpte ! "
          "video/x-raw,format=I420,width=640,height=480,framerate=30/1 ! " +
-         encoder + " ! rtpvp8pay picture-id-mode=15-bit ! " +
+         encoder + " name=" + n + "enc ! rtpvp8pay picture-id-mode=15-bit ! " +
          "application/x-rtp,media=video,encoding-name=VP8,payload=96,clock-rate=90000 ! " + n +
          ". audiotestsrc is-live=true wave=sine ! opusenc perfect-timestamp=true ! rtpopuspay ! "
          "application/x-rtp,media=audio,encoding-name=OPUS,payload=97,clock-rate=48000 ! " +
@@ -128,7 +155,7 @@ std::string side_description(const char *name, const std::string &encoder, int l
 int main(int argc, char **argv) {
   gst_init(&argc, &argv);
   int calls = 20, latency = 200;
-  gboolean low_latency = FALSE;
+  gboolean low_latency = FALSE, fresh = FALSE;
   int faststart = 0;
   GOptionEntry entries[] = {
       {"calls", 0, 0, G_OPTION_ARG_INT, &calls, "Calls to time", "N"},
@@ -136,6 +163,9 @@ int main(int argc, char **argv) {
       {"low-latency", 0, 0, G_OPTION_ARG_NONE, &low_latency, "vp8enc lag-in-frames=0", nullptr},
       {"faststart", 0, 0, G_OPTION_ARG_INT, &faststart,
        "faststart-min-packets on the jitter buffers", "PACKETS"},
+      {"fresh", 0, 0, G_OPTION_ARG_NONE, &fresh,
+       "Send video only once connected, from a keyframe asked for then, as the element does",
+       nullptr},
       {}};
   g_autoptr(GOptionContext) context = g_option_context_new("- call set-up floor");
   g_option_context_add_main_entries(context, entries, nullptr);
@@ -158,6 +188,17 @@ int main(int argc, char **argv) {
       restrict_ice(side->webrtc);
       g_signal_connect(side->webrtc, "on-ice-candidate", G_CALLBACK(on_candidate), side);
       g_signal_connect(side->webrtc, "pad-added", G_CALLBACK(on_pad_added), side);
+      if (fresh) {
+        g_autofree char *name = gst_object_get_name(GST_OBJECT(side->webrtc));
+        std::string encoder_name = std::string(name) + "enc";
+        GstElement *encoder = gst_bin_get_by_name(GST_BIN(pipeline), encoder_name.c_str());
+        side->video_out = gst_element_get_static_pad(encoder, "src");
+        gst_object_unref(encoder);
+        side->sending = false;
+        gst_pad_add_probe(side->video_out, GST_PAD_PROBE_TYPE_BUFFER, gate_video, side, nullptr);
+        g_signal_connect(side->webrtc, "notify::connection-state", G_CALLBACK(on_connection_state),
+                         side);
+      }
     }
     gst_element_set_state(pipeline, GST_STATE_PLAYING);
     // The element's sources run before a call is placed; let these start too.
@@ -183,6 +224,9 @@ int main(int argc, char **argv) {
     gst_element_set_state(pipeline, GST_STATE_NULL);
     gst_object_unref(a.webrtc);
     gst_object_unref(b.webrtc);
+    for (Side *side : {&a, &b})
+      if (side->video_out)
+        gst_object_unref(side->video_out);
     gst_object_unref(pipeline);
   }
   return 0;

@@ -24,6 +24,7 @@ SETUP_ROWS = [
     ("floor", "floor: two webrtcbins, SDP in-process (defaults)"),
     ("floor_low", "floor: two webrtcbins (low-latency settings)"),
     ("floor_faststart", "floor: two webrtcbins, defaults + faststart"),
+    ("floor_fresh", "floor: defaults + faststart, video from a keyframe made once connected"),
     ("browser_browser_tutorial", "browser → browser, tutorial's server.js"),
     ("browser_browser_ours", "browser → browser, our server"),
     ("element_browser", "element → browser, our server"),
