@@ -3,7 +3,7 @@
 // (tests/browser/netns.sh), which Chromium needs to gather candidates.
 //
 //   node tools/bench/calls.mjs --out DIR [--calls 20] [--only setup,latency,cost]
-//       [--latency-seconds 20] [--latency-rounds 3] [--load-seconds 60]
+//       [--latency-seconds 20] [--latency-rounds 3] [--latency-configs KEY,KEY] [--load-seconds 60]
 //
 // Writes DIR/results.json (every sample) and logs to DIR/logs/.
 
@@ -30,6 +30,7 @@ const {values : options} = parseArgs({
     'latency-seconds' : {type : 'string', default : '20'},
     'load-seconds' : {type : 'string', default : '60'},
     'latency-rounds' : {type : 'string', default : '3'},
+    'latency-configs' : {type : 'string'}, // some of latencyBenchmarks()'s keys; default all
   },
 });
 const OUT = options.out;
@@ -340,6 +341,7 @@ async function browserLatency() {
 // Rounds of every configuration in turn, so that a neighbour's load, which comes and goes on a
 // shared machine, falls on all of them alike; each round's median is kept besides the samples.
 const LATENCY_ROUNDS = Number(options['latency-rounds']);
+const LATENCY_CONFIGS = options['latency-configs'] ? new Set(options['latency-configs'].split(',')) : null;
 
 async function latencyBenchmarks() {
   const out = {};
@@ -360,7 +362,9 @@ async function latencyBenchmarks() {
                               () => elementLatency(`low-${ms}-pd0`, [ '--low-latency', '--latency', String(ms),
                                                                       '--processing-deadline', '0' ])]),
     ['browser_browser', () => browserLatency()],
-  ];
+  ].filter(([key]) => !LATENCY_CONFIGS || LATENCY_CONFIGS.has(key));
+  if (LATENCY_CONFIGS && configs.length !== LATENCY_CONFIGS.size)
+    throw new Error(`--latency-configs: unknown key among ${[...LATENCY_CONFIGS ].join(', ')}`);
   for (let round = 0; round < LATENCY_ROUNDS; round++) {
     for (const [key, run] of configs) {
       const r = await run();
