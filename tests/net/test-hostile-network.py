@@ -72,11 +72,12 @@ class Network:
             delete_namespace(namespace)
 
 
-def start_call(network):
+def start_call(network, case):
+    """`case` names the peers' logs (NET_TEST_LOGS/net-CASE-alice.log), one pair per case."""
     server, url = start_server(network.alice, ALICE_IP, "--keepalive-interval", "120")
     properties = "latency=%d media-timeout=%d" % (LATENCY_MS, MEDIA_TIMEOUT_S)
-    bob = Peer(network.bob, url, "bob", "net-bob", properties)
-    alice = Peer(network.alice, url, "alice", "net-alice", properties)
+    bob = Peer(network.bob, url, "bob", "net-%s-bob" % case, properties)
+    alice = Peer(network.alice, url, "alice", "net-%s-alice" % case, properties)
     call(alice, bob)
     return server, alice, bob
 
@@ -100,7 +101,7 @@ def test_lossy_delayed_call():
     network = Network(LOSS)
     server = alice = bob = None
     try:
-        server, alice, bob = start_call(network)
+        server, alice, bob = start_call(network, "lossy")
         since = time.monotonic()
         for peer in (bob, alice):
             fps, gap = measure(peer, since, MEASURE_S)
@@ -116,7 +117,7 @@ def test_cut_link_ends_both_sides():
     network = Network(0)
     server = alice = bob = None
     try:
-        server, alice, bob = start_call(network)
+        server, alice, bob = start_call(network, "cut")
         bob.wait_for("video", lambda e: e.get("event") == "media" and e["video"]["frames"] > 10, 20)
         cut = time.monotonic()
         network.cut_alice()
