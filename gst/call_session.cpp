@@ -44,6 +44,12 @@ struct CapsWatch {
 // milliseconds; this only bounds a webrtcbin that stopped answering).
 constexpr gint64 kStatsDrainUs = 2 * G_USEC_PER_SEC;
 
+// The peer sends nothing until its own DTLS handshake is done, which on a
+// lossy path can end seconds after ours: a lost last flight is sent again
+// after OpenSSL's retransmission timer, 1 s, then 2, then 4. So the first
+// media or RTCP gets this much longer than media-timeout.
+constexpr gint64 kFirstMediaGraceUs = 10 * G_USEC_PER_SEC;
+
 // A promise whose reply reaches `then` on the signaling thread, if the
 // session still exists then. The session keeps a reference to every promise
 // it is waiting for, so that close() can interrupt them: webrtcbin 1.22
@@ -238,6 +244,8 @@ bool CallSession::start() {
                         new Weak(weak), free_weak, GConnectFlags(0));
 
   start_jitterbuffers_early();
+  if (!retransmission_.watch(webrtc_))
+    GST_WARNING_OBJECT(element_, "no rtpbin in webrtcbin: lost video is not asked for again");
   gst_bin_add(GST_BIN(element_), webrtc_);
   gst_element_sync_state_with_parent(webrtc_);
   return true;
@@ -623,6 +631,7 @@ void CallSession::set_remote(GstWebRTCSDPType type, const std::string &sdp,
   GstSDPMessage *copy = nullptr;
   gst_sdp_message_copy(message, &copy);
   remote_sdp_.reset(copy);
+  retransmission_.set_remote(copy);
   GstWebRTCSessionDescription *description = gst_webrtc_session_description_new(type, message);
   GstPromise *promise =
       make_promise([then = std::move(then)](CallSession &self, const GstStructure *reply) {
@@ -852,7 +861,9 @@ void CallSession::on_connection_state(GstWebRTCPeerConnectionState state) {
 void CallSession::watch_media() {
   if (config_.media_timeout_s == 0 || media_check_)
     return;
-  *last_media_us_ = g_get_monotonic_time();
+  // As if media were due at the grace's end: any that comes sooner moves it.
+  first_media_due_us_ = g_get_monotonic_time() + kFirstMediaGraceUs;
+  *last_media_us_ = first_media_due_us_;
   if (GstElement *rtpbin = gst_bin_get_by_name(GST_BIN(webrtc_), "rtpbin")) {
     g_signal_connect_data(
         rtpbin, "on-ssrc-active", G_CALLBACK(+[](GstElement *, guint, guint, gpointer data) {
@@ -874,13 +885,21 @@ void CallSession::watch_media() {
 void CallSession::check_media() {
   if (closed_ || failed_)
     return;
-  gint64 silent_us = g_get_monotonic_time() - last_media_us_->load();
+  gint64 last_us = last_media_us_->load();
+  gint64 silent_us = g_get_monotonic_time() - last_us;
   if (silent_us < gint64(config_.media_timeout_s) * G_USEC_PER_SEC)
     return;
-  fail("media-timeout", "No media or RTCP from " + peer_ + " for " +
-                            std::to_string(config_.media_timeout_s) +
-                            " s (media-timeout): the peer is gone, or the network between you "
-                            "is down.");
+  if (last_us == first_media_due_us_)
+    fail("media-timeout",
+         "No media or RTCP came from " + peer_ + " in the " +
+             std::to_string(config_.media_timeout_s + kFirstMediaGraceUs / G_USEC_PER_SEC) +
+             " s since the connection was made (media-timeout, plus time for the peer to finish "
+             "connecting): the peer is gone, or the network between you is down.");
+  else
+    fail("media-timeout", "No media or RTCP from " + peer_ + " for " +
+                              std::to_string(config_.media_timeout_s) +
+                              " s (media-timeout): the peer is gone, or the network between you "
+                              "is down.");
 }
 
 // A streaming thread: the peer's media has arrived on a new webrtcbin pad.
@@ -929,6 +948,29 @@ void CallSession::on_pad_added(GstPad *pad) {
       return;
     }
     output.chain.push_back(element);
+  }
+  // A packet lost for good (its NACK or its retransmission lost too) leaves the
+  // decoder without a reference until the sender's next keyframe, up to 128
+  // frames away at vp8enc's defaults: seconds of frozen or broken picture. The
+  // VP8 depayloader can ask for one at once (a PLI), as browsers do; the others
+  // are not tried on loss.
+  if (g_str_equal(codec->depayloader, "rtpvp8depay"))
+    g_object_set(output.chain.front(), "request-keyframe", TRUE, nullptr);
+  // rtpvp9depay 1.22 fails on the jitter buffer's lost-packet events: it calls
+  // gst_event_writable_structure on an event it does not have (a
+  // GStreamer-CRITICAL on the jitter buffer's thread, seen in e2e call's VP9
+  // case once NACK was on). It still sees the gap, from the next packet's
+  // DISCONT flag.
+  if (g_str_equal(codec->depayloader, "rtpvp9depay")) {
+    g_autoptr(GstPad) sink = gst_element_get_static_pad(output.chain.front(), "sink");
+    gst_pad_add_probe(
+        sink, GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM,
+        [](GstPad *, GstPadProbeInfo *info, gpointer) {
+          const GstStructure *s = gst_event_get_structure(GST_PAD_PROBE_INFO_EVENT(info));
+          return s && gst_structure_has_name(s, "GstRTPPacketLost") ? GST_PAD_PROBE_DROP
+                                                                     : GST_PAD_PROBE_OK;
+        },
+        nullptr, nullptr);
   }
   for (GstElement *element : output.chain)
     gst_bin_add(GST_BIN(element_), element);

@@ -11,6 +11,7 @@
 #include "codecs.hpp"
 #include "element_context.hpp"
 #include "protocol/messages.hpp"
+#include "retransmission.hpp"
 #include "sink_input.hpp"
 
 #include <gst/gst.h>
@@ -139,6 +140,7 @@ private:
   std::vector<Output> outputs_;
   std::unique_ptr<GstSDPMessage, decltype(&gst_sdp_message_free)> remote_sdp_{nullptr,
                                                                               gst_sdp_message_free};
+  RetransmissionRequests retransmission_; // NACK for the peer's video (webrtcbin 1.22 forgets)
   std::vector<std::string> local_mids_; // m-line index -> mid, for our candidates
   std::vector<guint> rejected_mlines_;  // of the offer we answer: port 0 in our answer
   std::vector<protocol::IceCandidate> pending_candidates_; // until the remote description is set
@@ -154,6 +156,7 @@ private:
   // When RTP or RTCP last came from the peer. Streaming threads write it
   // through their own reference, never through the session.
   std::shared_ptr<std::atomic<gint64>> last_media_us_ = std::make_shared<std::atomic<gint64>>(0);
+  gint64 first_media_due_us_ = 0; // last_media_us_ until anything comes (watch_media)
   guint media_check_ = 0;
   unsigned codec_waits_ = 0;
   // create_description() waiting for the senders' caps: what it is to make

@@ -33,9 +33,11 @@ DELAY_MS = 100
 MEASURE_S = 15
 MEDIA_TIMEOUT_S = 3
 # The jitter buffer must outlast a retransmission's round trip (200 ms here)
-# for a lost packet to be recovered rather than skipped: docs/element.md says
-# to raise latency on long paths.
-LATENCY_MS = 400
+# for a lost packet to be recovered rather than skipped, and a second one for
+# a lost NACK or retransmission to be asked for again: at 5% loss each way,
+# one in ten losses needs that. docs/element.md says to raise latency on long
+# paths. A packet lost for good stalls the video for the whole latency.
+LATENCY_MS = 600
 
 
 class Network:
@@ -86,11 +88,14 @@ def measure(peer, since, seconds):
     """Frames a second and the longest freeze over `seconds` of the media
     reports made from `since` on (reports are queued: both sides are measured
     over the same stretch of the call, one after the other)."""
+    # The reports stop when the call does: a state other than in-call ends the wait at once,
+    # with the element's reason, rather than after a silent timeout.
+    fail_on = ("exited", "error", "state")
     first = peer.wait_for("video", lambda e: e.get("event") == "media" and e["at"] >= since
-                          and e["video"]["frames"] > 0, 20 + seconds)
+                          and e["video"]["frames"] > 0, 20 + seconds, fail_on)
     longest_gap = 0
     while True:
-        event = peer.wait_for("media", lambda e: e.get("event") == "media", 5 + seconds)
+        event = peer.wait_for("media", lambda e: e.get("event") == "media", 5 + seconds, fail_on)
         longest_gap = max(longest_gap, event["video"]["longest_gap_ms"])
         elapsed = event["at"] - first["at"]
         if elapsed >= seconds:

@@ -1,0 +1,74 @@
+#include "retransmission.hpp"
+
+#include <cstdlib>
+#include <cstring>
+
+namespace webrtccall {
+
+namespace {
+
+// `value` of an rtcp-fb attribute: "<pt or *> nack", with nothing after
+// (that would be "nack pli", a keyframe request, not a retransmission one).
+bool is_generic_nack(const char *value) {
+  const char *space = value ? std::strchr(value, ' ') : nullptr;
+  return space && std::strcmp(space + 1, "nack") == 0;
+}
+
+bool has_generic_nack(const GstSDPMedia *media) {
+  for (guint i = 0; i < gst_sdp_media_attributes_len(media); i++) {
+    const GstSDPAttribute *attribute = gst_sdp_media_get_attribute(media, i);
+    if (g_strcmp0(attribute->key, "rtcp-fb") == 0 && is_generic_nack(attribute->value))
+      return true;
+  }
+  return false;
+}
+
+} // namespace
+
+std::set<guint32> ssrcs_with_nack(const GstSDPMessage *description) {
+  std::set<guint32> ssrcs;
+  for (guint m = 0; m < gst_sdp_message_medias_len(description); m++) {
+    const GstSDPMedia *media = gst_sdp_message_get_media(description, m);
+    if (gst_sdp_media_get_port(media) == 0 || !has_generic_nack(media))
+      continue;
+    for (guint i = 0; i < gst_sdp_media_attributes_len(media); i++) {
+      const GstSDPAttribute *attribute = gst_sdp_media_get_attribute(media, i);
+      if (g_strcmp0(attribute->key, "ssrc") != 0 || !attribute->value)
+        continue;
+      char *end = nullptr;
+      unsigned long ssrc = std::strtoul(attribute->value, &end, 10);
+      if (end != attribute->value && (*end == ' ' || *end == '\0') && ssrc <= G_MAXUINT32)
+        ssrcs.insert(guint32(ssrc));
+    }
+  }
+  return ssrcs;
+}
+
+bool RetransmissionRequests::watch(GstElement *webrtcbin) {
+  GstElement *rtpbin = gst_bin_get_by_name(GST_BIN(webrtcbin), "rtpbin");
+  if (!rtpbin)
+    return false;
+  // Connected after webrtcbin's own handler (made with webrtcbin), so it has
+  // the last word.
+  g_signal_connect_data(
+      rtpbin, "new-jitterbuffer",
+      G_CALLBACK(+[](GstElement *, GstElement *jitterbuffer, guint, guint ssrc, gpointer data) {
+        Shared &shared = **static_cast<std::shared_ptr<Shared> *>(data);
+        std::lock_guard<std::mutex> guard(shared.lock);
+        if (shared.ssrcs.count(ssrc))
+          g_object_set(jitterbuffer, "do-retransmission", TRUE, nullptr);
+      }),
+      new std::shared_ptr<Shared>(shared_),
+      [](gpointer data, GClosure *) { delete static_cast<std::shared_ptr<Shared> *>(data); },
+      GConnectFlags(0));
+  gst_object_unref(rtpbin);
+  return true;
+}
+
+void RetransmissionRequests::set_remote(const GstSDPMessage *description) {
+  std::set<guint32> ssrcs = ssrcs_with_nack(description);
+  std::lock_guard<std::mutex> guard(shared_->lock);
+  shared_->ssrcs.swap(ssrcs);
+}
+
+} // namespace webrtccall
