@@ -50,6 +50,33 @@ constexpr gint64 kStatsDrainUs = 2 * G_USEC_PER_SEC;
 // media or RTCP gets this much longer than media-timeout.
 constexpr gint64 kFirstMediaGraceUs = 10 * G_USEC_PER_SEC;
 
+// What a depayloader of the peer's media does when a packet is lost for good
+// (its NACK or its retransmission lost too).
+void prepare_for_loss(GstElement *depayloader, const Codec &codec) {
+  // The decoder has no reference until the sender's next keyframe, up to 128
+  // frames away at vp8enc's defaults: seconds of frozen or broken picture. The
+  // VP8 depayloader can ask for one at once (a PLI), as browsers do; the others
+  // are not tried on loss.
+  if (g_str_equal(codec.depayloader, "rtpvp8depay"))
+    g_object_set(depayloader, "request-keyframe", TRUE, nullptr);
+  // rtpvp9depay 1.22 fails on the jitter buffer's lost-packet events: it calls
+  // gst_event_writable_structure on an event it does not have (a
+  // GStreamer-CRITICAL on the jitter buffer's thread, seen in e2e call's VP9
+  // case once NACK was on). It still sees the gap, from the next packet's
+  // DISCONT flag.
+  if (g_str_equal(codec.depayloader, "rtpvp9depay")) {
+    g_autoptr(GstPad) sink = gst_element_get_static_pad(depayloader, "sink");
+    gst_pad_add_probe(
+        sink, GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM,
+        [](GstPad *, GstPadProbeInfo *info, gpointer) {
+          const GstStructure *s = gst_event_get_structure(GST_PAD_PROBE_INFO_EVENT(info));
+          return s && gst_structure_has_name(s, "GstRTPPacketLost") ? GST_PAD_PROBE_DROP
+                                                                     : GST_PAD_PROBE_OK;
+        },
+        nullptr, nullptr);
+  }
+}
+
 // A promise whose reply reaches `then` on the signaling thread, if the
 // session still exists then. The session keeps a reference to every promise
 // it is waiting for, so that close() can interrupt them: webrtcbin 1.22
@@ -949,29 +976,7 @@ void CallSession::on_pad_added(GstPad *pad) {
     }
     output.chain.push_back(element);
   }
-  // A packet lost for good (its NACK or its retransmission lost too) leaves the
-  // decoder without a reference until the sender's next keyframe, up to 128
-  // frames away at vp8enc's defaults: seconds of frozen or broken picture. The
-  // VP8 depayloader can ask for one at once (a PLI), as browsers do; the others
-  // are not tried on loss.
-  if (g_str_equal(codec->depayloader, "rtpvp8depay"))
-    g_object_set(output.chain.front(), "request-keyframe", TRUE, nullptr);
-  // rtpvp9depay 1.22 fails on the jitter buffer's lost-packet events: it calls
-  // gst_event_writable_structure on an event it does not have (a
-  // GStreamer-CRITICAL on the jitter buffer's thread, seen in e2e call's VP9
-  // case once NACK was on). It still sees the gap, from the next packet's
-  // DISCONT flag.
-  if (g_str_equal(codec->depayloader, "rtpvp9depay")) {
-    g_autoptr(GstPad) sink = gst_element_get_static_pad(output.chain.front(), "sink");
-    gst_pad_add_probe(
-        sink, GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM,
-        [](GstPad *, GstPadProbeInfo *info, gpointer) {
-          const GstStructure *s = gst_event_get_structure(GST_PAD_PROBE_INFO_EVENT(info));
-          return s && gst_structure_has_name(s, "GstRTPPacketLost") ? GST_PAD_PROBE_DROP
-                                                                     : GST_PAD_PROBE_OK;
-        },
-        nullptr, nullptr);
-  }
+  prepare_for_loss(output.chain.front(), *codec);
   for (GstElement *element : output.chain)
     gst_bin_add(GST_BIN(element_), element);
   for (size_t i = 1; i < output.chain.size(); i++)

@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import {after, afterEach, before, test} from 'node:test';
 
-import {callByClick, hangUp, login, waitState} from './lib/client.mjs';
+import {callByClick, clickUser, hangUp, login, waitError, waitState} from './lib/client.mjs';
 import {ELEMENT_USER, expectBothWays, startElement, VIDEO_CODECS} from './lib/element.mjs';
 import {startRig} from './lib/rig.mjs';
 import {assertAnswerFits, descriptions} from './lib/sdp.mjs';
@@ -59,11 +59,13 @@ test('a VP9 profile Chromium does not offer fails the call, saying how to encode
        await element.waitState('logged-in');
        const page = await rig.open('alice', 'vp9-profile-3-alice');
        await login(page, 'alice', 'alice');
-       await callByClick(page, 'alice', ELEMENT_USER);
+       // Not callByClick: the refusal can come back before the page is seen "calling".
+       await clickUser(page, 'alice', ELEMENT_USER);
        // A warning: element-peer keeps the element for the next call (end-on-hangup=false).
        const refusal = await element.waitFor('the refusal', (e) => e.event === 'warning');
        assert.equal(refusal.reason, 'no-common-codec');
        assert.match(refusal.message, /VP9 profile 3/);
        assert.match(refusal.message, /format=I420/);
+       await waitError(page, 'alice', /could not take the call/);
        await waitState(page, 'alice', 'idle');
      });

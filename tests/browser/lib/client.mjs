@@ -108,11 +108,16 @@ export async function login(page, label, name) {
   });
 }
 
-// Calls `callee` by clicking their entry in the list of online users.
-export async function callByClick(page, label, callee) {
+// Clicks `callee`'s entry in the list of online users, once it is there.
+export async function clickUser(page, label, callee) {
   const entry = `#users li[data-user="${callee}"]`;
   await waitFor(page, label, `${callee} in #users`, (s) => !!document.querySelector(s), entry);
   await page.click(entry);
+}
+
+// Calls `callee` by clicking their entry in the list of online users.
+export async function callByClick(page, label, callee) {
+  await clickUser(page, label, callee);
   await waitFor(
       page,
       label,
