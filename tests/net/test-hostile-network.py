@@ -19,6 +19,7 @@ pads deliver twice a second. TAP on stdout. Needs root, ip, iptables,
 $WEBRTCCALL_SIGNALING, $WEBRTCCALL_ELEMENT_PEER, $DELAY_BRIDGE and the
 plugin on $GST_PLUGIN_PATH."""
 
+import json
 import os
 import subprocess
 import sys
@@ -40,6 +41,13 @@ MEDIA_TIMEOUT_S = 3
 LATENCY_MS = 600
 
 
+def link_address(namespace):
+    """The MAC address of eth0 in `namespace`."""
+    shown = subprocess.run(["ip", "-n", namespace, "-j", "link", "show", "eth0"], check=True,
+                           capture_output=True, text=True)
+    return json.loads(shown.stdout)[0]["address"]
+
+
 class Network:
     """alice <-> bridge <-> bob, in namespaces of this process's own."""
 
@@ -58,6 +66,13 @@ class Network:
             if loss:
                 run("ip", "netns", "exec", namespace, "iptables", "-A", "INPUT", "-p", "udp", "-m",
                     "statistic", "--mode", "random", "--probability", str(loss), "-j", "DROP")
+        # Each side knows the other's MAC address for good: only UDP flows during the
+        # lossy call, so the kernel's neighbour entries would go stale and be probed again
+        # (ARP through the bridge's delay) mid-call, one more thing that could stall the path.
+        macs = {ns: link_address(ns) for ns in (self.alice, self.bob)}
+        for namespace, far_ip, far in ((self.alice, BOB_IP, self.bob), (self.bob, ALICE_IP, self.alice)):
+            run("ip", "-n", namespace, "neigh", "replace", far_ip, "lladdr", macs[far], "dev",
+                "eth0", "nud", "permanent")
         self.delay = subprocess.Popen(
             ["ip", "netns", "exec", self.bridge, os.environ["DELAY_BRIDGE"], "a0", "b0",
              str(DELAY_MS)], stdout=subprocess.PIPE, text=True)
