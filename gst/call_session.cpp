@@ -270,30 +270,12 @@ bool CallSession::start() {
                         }),
                         new Weak(weak), free_weak, GConnectFlags(0));
 
-  start_jitterbuffers_early();
-  if (!retransmission_.watch(webrtc_))
-    GST_WARNING_OBJECT(element_, "no rtpbin in webrtcbin: lost video is not asked for again");
+  if (!jitter_buffers_.watch(webrtc_))
+    GST_WARNING_OBJECT(element_, "no rtpbin in webrtcbin: its jitter buffers start late, and lost "
+                                 "video is not asked for again");
   gst_bin_add(GST_BIN(element_), webrtc_);
   gst_element_sync_state_with_parent(webrtc_);
   return true;
-}
-
-// rtpjitterbuffer holds a stream's first packet for its whole latency
-// (200 ms by default) before letting anything out; starting once two packets
-// in a row have come instead took the first picture from 368 to 175 ms in
-// tools/bench (docs/benchmarks.md). The latency still absorbs jitter after.
-void CallSession::start_jitterbuffers_early() {
-  GstElement *rtpbin = gst_bin_get_by_name(GST_BIN(webrtc_), "rtpbin");
-  if (!rtpbin)
-    return;
-  g_signal_connect(
-      rtpbin, "new-jitterbuffer",
-      G_CALLBACK(+[](GstElement *, GstElement *jitterbuffer, guint, guint, gpointer) {
-        if (g_object_class_find_property(G_OBJECT_GET_CLASS(jitterbuffer), "faststart-min-packets"))
-          g_object_set(jitterbuffer, "faststart-min-packets", 2u, nullptr);
-      }),
-      nullptr);
-  gst_object_unref(rtpbin);
 }
 
 void CallSession::fail(std::string reason, std::string message, std::string detail) {
@@ -658,7 +640,7 @@ void CallSession::set_remote(GstWebRTCSDPType type, const std::string &sdp,
   GstSDPMessage *copy = nullptr;
   gst_sdp_message_copy(message, &copy);
   remote_sdp_.reset(copy);
-  retransmission_.set_remote(copy);
+  jitter_buffers_.set_remote(copy);
   GstWebRTCSessionDescription *description = gst_webrtc_session_description_new(type, message);
   GstPromise *promise =
       make_promise([then = std::move(then)](CallSession &self, const GstStructure *reply) {

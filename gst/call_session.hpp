@@ -10,8 +10,8 @@
 
 #include "codecs.hpp"
 #include "element_context.hpp"
+#include "jitter_buffers.hpp"
 #include "protocol/messages.hpp"
-#include "retransmission.hpp"
 #include "sink_input.hpp"
 
 #include <gst/gst.h>
@@ -102,7 +102,6 @@ private:
   void on_pad_added(GstPad *pad);
   void on_ice_candidate(guint mline, const std::string &candidate);
   void on_connection_state(GstWebRTCPeerConnectionState state);
-  void start_jitterbuffers_early();
   // Dead-peer detection: webrtcbin 1.22 has no consent freshness.
   void watch_media();
   void check_media();
@@ -140,7 +139,7 @@ private:
   std::vector<Output> outputs_;
   std::unique_ptr<GstSDPMessage, decltype(&gst_sdp_message_free)> remote_sdp_{nullptr,
                                                                               gst_sdp_message_free};
-  RetransmissionRequests retransmission_; // NACK for the peer's video (webrtcbin 1.22 forgets)
+  JitterBufferSetup jitter_buffers_; // faststart, and NACK for the peer's video
   std::vector<std::string> local_mids_; // m-line index -> mid, for our candidates
   std::vector<guint> rejected_mlines_;  // of the offer we answer: port 0 in our answer
   std::vector<protocol::IceCandidate> pending_candidates_; // until the remote description is set

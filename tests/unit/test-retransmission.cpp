@@ -1,6 +1,6 @@
 // Which of the peer's streams the element asks to resend lost packets
-// (gst/retransmission.hpp): the SSRCs of m-lines with generic NACK.
-#include "retransmission.hpp"
+// (gst/jitter_buffers.hpp): the SSRCs of m-lines with generic NACK.
+#include "jitter_buffers.hpp"
 
 #include <gst/gst.h>
 

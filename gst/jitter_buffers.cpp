@@ -1,4 +1,4 @@
-#include "retransmission.hpp"
+#include "jitter_buffers.hpp"
 
 #include <cstdlib>
 #include <cstring>
@@ -44,7 +44,7 @@ std::set<guint32> ssrcs_with_nack(const GstSDPMessage *description) {
   return ssrcs;
 }
 
-bool RetransmissionRequests::watch(GstElement *webrtcbin) {
+bool JitterBufferSetup::watch(GstElement *webrtcbin) {
   GstElement *rtpbin = gst_bin_get_by_name(GST_BIN(webrtcbin), "rtpbin");
   if (!rtpbin)
     return false;
@@ -53,6 +53,8 @@ bool RetransmissionRequests::watch(GstElement *webrtcbin) {
   g_signal_connect_data(
       rtpbin, "new-jitterbuffer",
       G_CALLBACK(+[](GstElement *, GstElement *jitterbuffer, guint, guint ssrc, gpointer data) {
+        if (g_object_class_find_property(G_OBJECT_GET_CLASS(jitterbuffer), "faststart-min-packets"))
+          g_object_set(jitterbuffer, "faststart-min-packets", 2u, nullptr);
         Shared &shared = **static_cast<std::shared_ptr<Shared> *>(data);
         std::lock_guard<std::mutex> guard(shared.lock);
         if (shared.ssrcs.count(ssrc))
@@ -65,7 +67,7 @@ bool RetransmissionRequests::watch(GstElement *webrtcbin) {
   return true;
 }
 
-void RetransmissionRequests::set_remote(const GstSDPMessage *description) {
+void JitterBufferSetup::set_remote(const GstSDPMessage *description) {
   std::set<guint32> ssrcs = ssrcs_with_nack(description);
   std::lock_guard<std::mutex> guard(shared_->lock);
   shared_->ssrcs.swap(ssrcs);

@@ -1,0 +1,53 @@
+// How the element sets up each jitter buffer of a call, from its rtpbin's
+// new-jitterbuffer signal, after webrtcbin's own handler: one place for all.
+//
+// Starting early: rtpjitterbuffer holds a stream's first packet for its whole
+// latency (200 ms by default) before letting anything out; starting once two
+// packets in a row have come instead took the first picture from 368 to
+// 175 ms in tools/bench (docs/benchmarks.md). The latency still absorbs
+// jitter after.
+//
+// Asking the peer to resend lost video (NACK), which webrtcbin 1.22 means to
+// do and does not. webrtcbin turns retransmission requests on per jitter
+// buffer, after the do-nack of the jitter buffer's transceiver. In 1.22 it
+// sets the property once for every transceiver of the bundle, each time with
+// that transceiver's do-nack, so the last one wins: with a video and an
+// audio m-line (do-nack on video only, as browsers negotiate it) no jitter
+// buffer asks for anything, every lost packet stalls its stream for the
+// whole latency, and the peer's RTX goes unused (seen in its debug log:
+// "setting do-nack=true ... webrtctransceiver0", then "do-nack=false ...
+// webrtctransceiver1", for the same SSRC). The setup decides from the peer's
+// description instead: the SSRCs it announces on m-lines that negotiated
+// generic NACK (`a=rtcp-fb:<pt> nack` or `* nack`) get do-retransmission.
+#pragma once
+
+#include <gst/gst.h>
+#include <gst/sdp/sdp.h>
+
+#include <memory>
+#include <mutex>
+#include <set>
+
+namespace webrtccall {
+
+// The SSRCs `description` announces (`a=ssrc`) on m-lines with generic NACK.
+std::set<guint32> ssrcs_with_nack(const GstSDPMessage *description);
+
+class JitterBufferSetup {
+public:
+  // Connects to the new-jitterbuffer signal of `webrtcbin`'s rtpbin; call it
+  // once webrtcbin exists, before any media. False if there is no rtpbin.
+  bool watch(GstElement *webrtcbin);
+  // The peer's description, set or replaced: which of its streams to ask for.
+  void set_remote(const GstSDPMessage *description);
+
+private:
+  struct Shared {
+    std::mutex lock;
+    std::set<guint32> ssrcs;
+  };
+  // Read on streaming threads, through the signal's own reference.
+  std::shared_ptr<Shared> shared_ = std::make_shared<Shared>();
+};
+
+} // namespace webrtccall
