@@ -270,7 +270,7 @@ bool CallSession::start() {
                         }),
                         new Weak(weak), free_weak, GConnectFlags(0));
 
-  if (!jitter_buffers_.watch(webrtc_))
+  if (!jitter_buffers_.watch(webrtc_, config_.lip_sync))
     GST_WARNING_OBJECT(element_, "no rtpbin in webrtcbin: its jitter buffers start late, and lost "
                                  "video is not asked for again");
   gst_bin_add(GST_BIN(element_), webrtc_);

@@ -38,6 +38,7 @@ struct CallConfig {
   std::vector<std::string> ice_addresses; // empty: every interface
   bool upnp = false;
   unsigned latency_ms = 200;
+  bool lip_sync = true;
   bool decode = true;
   unsigned media_timeout_s = 5; // 0: never
 };

@@ -59,6 +59,7 @@ enum {
   PROP_ICE_ADDRESSES,
   PROP_UPNP,
   PROP_LATENCY,
+  PROP_LIP_SYNC,
   PROP_CALL_TIMEOUT,
   PROP_RECONNECT_TIMEOUT,
   PROP_TLS_CA_FILE,
@@ -137,6 +138,7 @@ struct GstWebRTCCallPrivate {
   std::string ice_addresses;
   bool upnp = false;
   unsigned latency = kDefaultLatency;
+  bool lip_sync = true;
   unsigned call_timeout = kDefaultCallTimeout;
   unsigned reconnect_timeout = kDefaultReconnectTimeout;
   std::string tls_ca_file;
@@ -280,6 +282,9 @@ static void gst_webrtc_call_set_property(GObject *object, guint prop_id, const G
   case PROP_LATENCY:
     priv->latency = g_value_get_uint(value);
     break;
+  case PROP_LIP_SYNC:
+    priv->lip_sync = g_value_get_boolean(value);
+    break;
   case PROP_CALL_TIMEOUT:
     priv->call_timeout = g_value_get_uint(value);
     break;
@@ -343,6 +348,9 @@ static void gst_webrtc_call_get_property(GObject *object, guint prop_id, GValue 
     break;
   case PROP_LATENCY:
     g_value_set_uint(value, priv->latency);
+    break;
+  case PROP_LIP_SYNC:
+    g_value_set_boolean(value, priv->lip_sync);
     break;
   case PROP_CALL_TIMEOUT:
     g_value_set_uint(value, priv->call_timeout);
@@ -473,6 +481,7 @@ static ControllerSettings snapshot_settings(GstWebRTCCallPrivate *priv) {
   s.call.turn_server = priv->turn_server;
   s.call.upnp = priv->upnp;
   s.call.latency_ms = priv->latency;
+  s.call.lip_sync = priv->lip_sync;
   s.call.decode = priv->decode;
   s.call.media_timeout_s = priv->media_timeout;
   g_auto(GStrv) addresses = g_strsplit_set(priv->ice_addresses.c_str(), ", ", -1);
@@ -796,6 +805,11 @@ static void gst_webrtc_call_class_init(GstWebRTCCallClass *klass) {
             "Jitter buffer size in milliseconds: lower starts the picture sooner and adds less "
             "delay, higher rides out more network jitter.",
             10000, kDefaultLatency);
+  bool_prop(PROP_LIP_SYNC, "lip-sync", "Lip-sync",
+            "Play the peer's audio and video in step, delaying whichever is ahead (from its RTCP "
+            "sender reports). When false each plays as soon as it can: the lowest video delay, "
+            "with sound and picture a few tens of milliseconds apart at worst.",
+            TRUE);
   uint_prop(PROP_CALL_TIMEOUT, "call-timeout", "Call timeout",
             "Seconds to wait for the peer to come online and answer (and for an incoming call "
             "to be answered). 0: wait forever.",

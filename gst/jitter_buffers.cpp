@@ -44,10 +44,14 @@ std::set<guint32> ssrcs_with_nack(const GstSDPMessage *description) {
   return ssrcs;
 }
 
-bool JitterBufferSetup::watch(GstElement *webrtcbin) {
+bool JitterBufferSetup::watch(GstElement *webrtcbin, bool lip_sync) {
   GstElement *rtpbin = gst_bin_get_by_name(GST_BIN(webrtcbin), "rtpbin");
   if (!rtpbin)
     return false;
+  // rtpbin has no switch for lip-sync, but ignores any offset larger than
+  // max-ts-offset (when it is not 0): at 1 ns, every offset is ignored.
+  if (!lip_sync && g_object_class_find_property(G_OBJECT_GET_CLASS(rtpbin), "max-ts-offset"))
+    g_object_set(rtpbin, "max-ts-offset", gint64(1), nullptr);
   // Connected after webrtcbin's own handler (made with webrtcbin), so it has
   // the last word.
   g_signal_connect_data(

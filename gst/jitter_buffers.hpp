@@ -19,6 +19,14 @@
 // webrtctransceiver1", for the same SSRC). The setup decides from the peer's
 // description instead: the SSRCs it announces on m-lines that negotiated
 // generic NACK (`a=rtcp-fb:<pt> nack` or `* nack`) get do-retransmission.
+//
+// Lip-sync, or not. rtpbin plays the peer's audio and video in step: from
+// the peer's RTCP sender reports it delays whichever stream is ahead (the
+// jitter buffer's ts-offset). The offset it finds at the start of a call
+// stays for the call, and put 6-24 ms on the video in half the calls of the
+// glass-to-glass benchmark (docs/benchmarks.md). Without lip-sync each
+// stream plays as soon as its jitter buffer lets it: the lowest delay, for
+// uses where a few tens of ms between sound and picture do not matter.
 #pragma once
 
 #include <gst/gst.h>
@@ -35,9 +43,10 @@ std::set<guint32> ssrcs_with_nack(const GstSDPMessage *description);
 
 class JitterBufferSetup {
 public:
-  // Connects to the new-jitterbuffer signal of `webrtcbin`'s rtpbin; call it
-  // once webrtcbin exists, before any media. False if there is no rtpbin.
-  bool watch(GstElement *webrtcbin);
+  // Connects to the new-jitterbuffer signal of `webrtcbin`'s rtpbin and
+  // turns its lip-sync on or off; call it once webrtcbin exists, before any
+  // media. False if there is no rtpbin.
+  bool watch(GstElement *webrtcbin, bool lip_sync);
   // The peer's description, set or replaced: which of its streams to ask for.
   void set_remote(const GstSDPMessage *description);
 

@@ -70,16 +70,17 @@ void assert_both_ways(CallEndpoint &alice, CallEndpoint &bob) {
   assert_audio_tone(alice, 880, "alice");
 }
 
-// The boolean `property` of every element made by `factory` inside `call`.
-std::vector<bool> property_of_each(GstElement *call, const char *factory, const char *property) {
-  std::vector<bool> values;
+// The `property` (of type T) of every element made by `factory` inside `call`.
+template <typename T>
+std::vector<T> property_of_each(GstElement *call, const char *factory, const char *property) {
+  std::vector<T> values;
   GstIterator *it = gst_bin_iterate_recurse(GST_BIN(call));
   GValue item = G_VALUE_INIT;
   while (gst_iterator_next(it, &item) == GST_ITERATOR_OK) {
     auto *element = GST_ELEMENT(g_value_get_object(&item));
     GstElementFactory *made_by = gst_element_get_factory(element);
     if (made_by && g_str_equal(GST_OBJECT_NAME(made_by), factory)) {
-      gboolean value = FALSE;
+      T value{};
       g_object_get(element, property, &value, nullptr);
       values.push_back(value);
     }
@@ -98,6 +99,7 @@ void test_video_and_audio_both_ways() {
   EndpointOptions b = side(server, "bob");
   b.video_pattern = "blue";
   b.audio_frequency = 880;
+  b.properties = "lip-sync=false";
   CallEndpoint bob(b);
   bob.play();
   bob.wait_state("logged-in", kSetupMs);
@@ -137,12 +139,25 @@ void test_video_and_audio_both_ways() {
   // its depayloader asks for a keyframe when that fails. (A run under the
   // sanitizers found three jitter buffers here, not two: only that both kinds
   // are there is asserted.)
-  std::vector<bool> nack = property_of_each(alice.call(), "rtpjitterbuffer", "do-retransmission");
+  std::vector<gboolean> nack =
+      property_of_each<gboolean>(alice.call(), "rtpjitterbuffer", "do-retransmission");
   g_assert_cmpuint(std::count(nack.begin(), nack.end(), true), >=, 1);
   g_assert_cmpuint(std::count(nack.begin(), nack.end(), false), >=, 1);
-  std::vector<bool> keyframes = property_of_each(alice.call(), "rtpvp8depay", "request-keyframe");
+  std::vector<gboolean> keyframes =
+      property_of_each<gboolean>(alice.call(), "rtpvp8depay", "request-keyframe");
   g_assert_cmpuint(keyframes.size(), ==, 1);
   g_assert_true(keyframes[0]);
+  // Lip-sync (rtpbin's, on by default) stays on for alice; bob turned it
+  // off, so rtpbin ignores every offset it finds and none of his streams is
+  // delayed to another's timing, whatever sender reports have come.
+  std::vector<gint64> max_offsets = property_of_each<gint64>(alice.call(), "rtpbin", "max-ts-offset");
+  g_assert_cmpuint(max_offsets.size(), ==, 1);
+  g_assert_cmpint(max_offsets[0], >, 1);
+  max_offsets = property_of_each<gint64>(bob.call(), "rtpbin", "max-ts-offset");
+  g_assert_cmpuint(max_offsets.size(), ==, 1);
+  g_assert_cmpint(max_offsets[0], ==, 1);
+  for (gint64 offset : property_of_each<gint64>(bob.call(), "rtpjitterbuffer", "ts-offset"))
+    g_assert_cmpint(offset, ==, 0);
 
   // alice hangs up: both end, and both pipelines reach EOS.
   g_signal_emit_by_name(alice.call(), "hangup");

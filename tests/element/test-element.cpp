@@ -77,31 +77,34 @@ void test_properties_have_defaults_and_round_trip() {
   g_autoptr(GstElement) element = make();
   g_autofree char *server = nullptr;
   gboolean auto_answer = FALSE, end_on_hangup = FALSE, decode = FALSE, upnp = TRUE;
+  gboolean lip_sync = FALSE;
   guint latency = 0, call_timeout = 0, reconnect = 0, stats = 0;
   g_object_get(element, "server", &server, "auto-answer", &auto_answer, "end-on-hangup",
                &end_on_hangup, "decode", &decode, "upnp", &upnp, "latency", &latency,
-               "call-timeout", &call_timeout, "reconnect-timeout", &reconnect, "stats-interval",
-               &stats, nullptr);
+               "lip-sync", &lip_sync, "call-timeout", &call_timeout, "reconnect-timeout",
+               &reconnect, "stats-interval", &stats, nullptr);
   g_assert_cmpstr(server, ==, "ws://127.0.0.1:9090");
   g_assert_true(auto_answer);
   g_assert_true(end_on_hangup);
   g_assert_true(decode);
   g_assert_false(upnp);
   g_assert_cmpuint(latency, ==, 200);
+  g_assert_true(lip_sync);
   g_assert_cmpuint(call_timeout, ==, 30);
   g_assert_cmpuint(reconnect, ==, 10);
   g_assert_cmpuint(stats, ==, 1000);
 
   g_object_set(element, "user", "alice", "peer", "bob", "stun-server", "stun://127.0.0.1:3478",
-               "ice-addresses", "127.0.0.1,::1", "latency", 50u, nullptr);
+               "ice-addresses", "127.0.0.1,::1", "latency", 50u, "lip-sync", FALSE, nullptr);
   g_autofree char *user = nullptr, *peer = nullptr, *stun = nullptr, *addresses = nullptr;
   g_object_get(element, "user", &user, "peer", &peer, "stun-server", &stun, "ice-addresses",
-               &addresses, "latency", &latency, nullptr);
+               &addresses, "latency", &latency, "lip-sync", &lip_sync, nullptr);
   g_assert_cmpstr(user, ==, "alice");
   g_assert_cmpstr(peer, ==, "bob");
   g_assert_cmpstr(stun, ==, "stun://127.0.0.1:3478");
   g_assert_cmpstr(addresses, ==, "127.0.0.1,::1");
   g_assert_cmpuint(latency, ==, 50);
+  g_assert_false(lip_sync);
 
   // Read-only state.
   GParamSpec *state = g_object_class_find_property(G_OBJECT_GET_CLASS(element), "call-state");

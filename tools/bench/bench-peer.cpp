@@ -5,7 +5,8 @@
 //   webrtccall-bench-peer --server ws://127.0.0.1:PORT/ --user alice
 //       [--ice-addresses 127.0.0.1] [--width 640 --height 480] [--codec vp8|h264]
 //       [--low-latency] [--latency MS] [--bitrate KBPS] [--encoder-options "cpu-used=8"]
-//       [--stamp] [--motion] [--no-audio] [--faststart PACKETS] [--processing-deadline MS]
+//       [--no-lip-sync] [--stamp] [--motion] [--no-audio] [--faststart PACKETS]
+//       [--processing-deadline MS]
 //
 // stdin, one command a line: call NAME, hangup, latencies, frames, pipeline-latency,
 // element-latencies, quit (or end of input).
@@ -152,6 +153,7 @@ int main(int argc, char **argv) {
   EndpointConfig c;
   g_autofree char *server = nullptr, *user = nullptr, *ice = nullptr, *codec = nullptr;
   gboolean low_latency = FALSE, stamp = FALSE, motion = FALSE, no_audio = FALSE;
+  gboolean no_lip_sync = FALSE;
   int latency = -1, bitrate = 0, width = 640, height = 480;
   g_autofree char *encoder_options = nullptr;
   int faststart = 0, processing_deadline = -1;
@@ -164,6 +166,8 @@ int main(int argc, char **argv) {
       {"height", 0, 0, G_OPTION_ARG_INT, &height, "Picture height", "PX"},
       {"low-latency", 0, 0, G_OPTION_ARG_NONE, &low_latency, "Encoder without lookahead", nullptr},
       {"latency", 0, 0, G_OPTION_ARG_INT, &latency, "The element's latency property", "MS"},
+      {"no-lip-sync", 0, 0, G_OPTION_ARG_NONE, &no_lip_sync, "The element's lip-sync=false",
+       nullptr},
       {"bitrate", 0, 0, G_OPTION_ARG_INT, &bitrate, "Encoder bitrate", "KBPS"},
       {"encoder-options", 0, 0, G_OPTION_ARG_STRING, &encoder_options, "More encoder properties",
        "PROPS"},
@@ -190,6 +194,7 @@ int main(int argc, char **argv) {
   c.height = height;
   c.low_latency = low_latency;
   c.latency_ms = latency;
+  c.lip_sync = !no_lip_sync;
   c.bitrate_kbps = bitrate;
   c.encoder_options = encoder_options ? encoder_options : "";
   c.stamp = stamp;

@@ -361,6 +361,11 @@ async function latencyBenchmarks() {
     ...[ 20, 50 ].map((ms) => [`element_low_${ms}_pd0`,
                               () => elementLatency(`low-${ms}-pd0`, [ '--low-latency', '--latency', String(ms),
                                                                       '--processing-deadline', '0' ])]),
+    // And without lip-sync, which delays the video to the audio's timing as a call's first
+    // sender reports give it (docs/element.md).
+    ['element_low_20_pd0_nosync',
+     () => elementLatency('low-20-pd0-nosync', [ '--low-latency', '--latency', '20', '--processing-deadline', '0',
+                                                 '--no-lip-sync' ])],
     ['browser_browser', () => browserLatency()],
   ].filter(([key]) => !LATENCY_CONFIGS || LATENCY_CONFIGS.has(key));
   if (LATENCY_CONFIGS && configs.length !== LATENCY_CONFIGS.size)

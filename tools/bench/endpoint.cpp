@@ -101,6 +101,8 @@ Endpoint::Endpoint(const EndpointConfig &c, StateHook on_state)
     d += " ice-addresses=" + c.ice_addresses;
   if (c.latency_ms >= 0)
     d += " latency=" + std::to_string(c.latency_ms);
+  if (!c.lip_sync)
+    d += " lip-sync=false";
   std::string raw = "video/x-raw,format=I420,width=" + std::to_string(c.width) +
                     ",height=" + std::to_string(c.height) + ",framerate=" + std::to_string(c.fps) +
                     "/1";
