@@ -1,12 +1,16 @@
 #!/usr/bin/env python3
-"""Runs one libFuzzer target for CI, as TAP:
-  1. every input in regressions/ (each once crashed a target) runs clean;
-  2. the fuzzer runs for SECONDS from the committed seed corpus, finding
-     nothing.
-A crash leaves its input in the work folder; the TAP output names it and
-says where to commit it so that it becomes a regression test.
+"""Runs libFuzzer targets for CI, all at once, as TAP:
+  1. for each target, every input in its regressions/ (each once crashed a
+     target) runs clean;
+  2. the targets then fuzz side by side, each for SECONDS from its committed
+     seed corpus, each finding nothing.
+A fuzzer keeps one core busy, so on two cores two targets take the time of
+one. A crash leaves its input in the target's work folder; the TAP output
+names it and says where to commit it so that it becomes a regression test.
+Each fuzzer's whole output is kept in WORK_DIR/fuzz.log.
 
-usage: run-fuzzer.py FUZZER SECONDS SEED_DIR REGRESSION_DIR WORK_DIR"""
+usage: run-fuzzer.py SECONDS FUZZER SEED_DIR REGRESSION_DIR WORK_DIR
+                             [FUZZER SEED_DIR REGRESSION_DIR WORK_DIR ...]"""
 
 import os
 import shutil
@@ -25,43 +29,77 @@ def report(number, ok, name, detail=""):
     sys.stdout.flush()
 
 
-def main():
-    fuzzer, seconds, seeds, regressions, work = sys.argv[1:6]
-    target = os.path.basename(fuzzer)
-    shutil.rmtree(work, ignore_errors=True)
-    corpus = os.path.join(work, "corpus")
-    os.makedirs(corpus)
-    print("1..2")
-    failed = False
+class Target:
+    def __init__(self, fuzzer, seeds, regressions, work):
+        self.fuzzer, self.seeds, self.regressions, self.work = fuzzer, seeds, regressions, work
+        self.name = os.path.basename(fuzzer)
+        self.log_name = os.path.join(work, "fuzz.log")
+        self.process = None
 
-    cases = sorted(os.path.join(regressions, f) for f in os.listdir(regressions)
-                   if not f.startswith(".")) if os.path.isdir(regressions) else []
-    if cases:
-        replay = subprocess.run([fuzzer, "-runs=0"] + cases, capture_output=True, text=True)
+    def replay(self, number):
+        """Case `number`: the past crashes run clean. Returns whether they did."""
+        cases = sorted(os.path.join(self.regressions, f) for f in os.listdir(self.regressions)
+                       if not f.startswith(".")) if os.path.isdir(self.regressions) else []
+        if not cases:
+            report(number, True, "%s has no past crashes to replay" % self.name)
+            return True
+        replay = subprocess.run([self.fuzzer, "-runs=0"] + cases, capture_output=True, text=True)
         ok = replay.returncode == 0
-        report(1, ok, "%s replays %d past crashes clean" % (target, len(cases)),
+        report(number, ok, "%s replays %d past crashes clean" % (self.name, len(cases)),
                "" if ok else tail(replay.stderr))
-        failed |= not ok
-    else:
-        report(1, True, "%s has no past crashes to replay" % target)
+        return ok
 
-    # The work corpus comes first: new inputs go there, never into the source tree.
-    run = subprocess.run(
-        [fuzzer, "-max_total_time=" + seconds, "-timeout=10", "-rss_limit_mb=2048",
-         "-print_final_stats=1", "-artifact_prefix=" + work + "/", corpus, seeds],
-        capture_output=True, text=True)
-    ok = run.returncode == 0
-    runs = [line for line in run.stderr.splitlines() if line.startswith("stat::number_of_executed_units")]
-    summary = runs[0].split(":")[-1].strip() if runs else "?"
-    detail = ""
-    if not ok:
-        artifacts = [f for f in os.listdir(work) if f.startswith(("crash-", "leak-", "timeout-", "oom-"))]
-        detail = tail(run.stderr) + "\nexit status %d" % run.returncode + "\nthe input: %s\ncommit it as tests/fuzz/regressions/%s/<name> " \
-            "once fixed" % (", ".join(os.path.join(work, a) for a in artifacts) or "(none saved)",
-                            target.replace("fuzz-", ""))
-    report(2, ok, "%s runs %s s (%s inputs) without a crash" % (target, seconds, summary), detail)
-    failed |= not ok
-    return 1 if failed else 0
+    def start(self, seconds):
+        # The work corpus comes first: new inputs go there, never into the source tree.
+        with open(self.log_name, "w") as log:
+            self.process = subprocess.Popen(
+                [self.fuzzer, "-max_total_time=" + seconds, "-timeout=10", "-rss_limit_mb=2048",
+                 "-print_final_stats=1", "-artifact_prefix=" + self.work + "/",
+                 os.path.join(self.work, "corpus"), self.seeds],
+                stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT)
+
+    def finish(self, number, seconds):
+        """Case `number`: the run found nothing. Returns whether it did."""
+        status = self.process.wait()
+        with open(self.log_name, errors="replace") as log:
+            output = log.read()
+        ok = status == 0
+        runs = [line for line in output.splitlines()
+                if line.startswith("stat::number_of_executed_units")]
+        summary = runs[0].split(":")[-1].strip() if runs else "?"
+        detail = ""
+        if not ok:
+            artifacts = [f for f in os.listdir(self.work)
+                         if f.startswith(("crash-", "leak-", "timeout-", "oom-"))]
+            inputs = [os.path.join(self.work, a) for a in artifacts]
+            detail = (tail(output) + "\nexit status %d" % status +
+                      "\nthe whole output: %s" % self.log_name +
+                      "\nthe input: %s" % (", ".join(inputs) or "(none saved)") +
+                      ("\nrun it again: %s %s" % (self.fuzzer, inputs[0]) if inputs else "") +
+                      "\ncommit it as tests/fuzz/regressions/%s/<name> once fixed"
+                      % self.name.replace("fuzz-", ""))
+        report(number, ok, "%s runs %s s (%s inputs) without a crash" % (self.name, seconds,
+                                                                          summary), detail)
+        return ok
+
+
+def main():
+    seconds, rest = sys.argv[1], sys.argv[2:]
+    if not rest or len(rest) % 4:
+        sys.exit(__doc__)
+    targets = [Target(*rest[i:i + 4]) for i in range(0, len(rest), 4)]
+    for target in targets:
+        shutil.rmtree(target.work, ignore_errors=True)
+        os.makedirs(os.path.join(target.work, "corpus"))
+    print("1..%d" % (2 * len(targets)))
+
+    # The replays take milliseconds; then every fuzzer starts at once.
+    ok = [target.replay(number) for number, target in enumerate(targets, 1)]
+    for target in targets:
+        target.start(seconds)
+    ok += [target.finish(number, seconds)
+           for number, target in enumerate(targets, len(targets) + 1)]
+    return 0 if all(ok) else 1
 
 
 if __name__ == "__main__":
