@@ -9,7 +9,7 @@
 //       [--processing-deadline MS]
 //
 // stdin, one command a line: call NAME, hangup, latencies, frames, pipeline-latency,
-// element-latencies, quit (or end of input).
+// element-latencies, ts-offsets, quit (or end of input).
 // stdout, one JSON object a line, times in ms since the epoch:
 //   {"event":"playing","t":T}
 //   {"event":"state","state":S,"reason":R,"t":T}      every webrtccall-state message
@@ -18,6 +18,7 @@
 //   {"event":"latencies","ms":[...],"unreadable":N}   stamps read since the last ask
 //   {"event":"frames","video":N,"audio":N}
 //   {"event":"pipeline-latency","live":B,"min_ms":X}   the pipeline's latency query
+//   {"event":"ts-offsets","offsets":[{"media":M,"ms":X}]}  each jitter buffer's lip-sync delay
 #include "endpoint.hpp"
 
 #include <cstdio>
@@ -123,6 +124,47 @@ void command(const std::string &line) {
     g_value_unset(&item);
     gst_iterator_free(it);
     emit(out + "}}");
+  } else if (line == "ts-offsets") {
+    // Each jitter buffer's ts-offset: how much rtpbin's lip-sync delays that
+    // stream of the peer's (docs/benchmarks.md, glass-to-glass latency).
+    GstIterator *it = gst_bin_iterate_recurse(GST_BIN(endpoint->pipeline()));
+    GValue item = G_VALUE_INIT;
+    std::string out = "{\"event\":\"ts-offsets\",\"offsets\":[";
+    bool first = true;
+    while (gst_iterator_next(it, &item) == GST_ITERATOR_OK) {
+      auto *element = GST_ELEMENT(g_value_get_object(&item));
+      GstElementFactory *factory = gst_element_get_factory(element);
+      if (factory && g_str_equal(GST_OBJECT_NAME(factory), "rtpjitterbuffer")) {
+        gint64 offset = 0;
+        g_object_get(element, "ts-offset", &offset, nullptr);
+        // Named by what it carries, video or audio: the jitter buffer's caps
+        // lack it, the pads of the payload demuxer after it have it.
+        std::string media = GST_OBJECT_NAME(element);
+        g_autoptr(GstPad) src = gst_element_get_static_pad(element, "src");
+        g_autoptr(GstPad) peer = src ? gst_pad_get_peer(src) : nullptr;
+        g_autoptr(GstElement) demux = peer ? gst_pad_get_parent_element(peer) : nullptr;
+        if (demux) {
+          GST_OBJECT_LOCK(demux);
+          for (GList *l = demux->srcpads; l; l = l->next) {
+            g_autoptr(GstCaps) caps = gst_pad_get_current_caps(GST_PAD(l->data));
+            const GstStructure *s = caps && gst_caps_get_size(caps) ? gst_caps_get_structure(caps, 0)
+                                                                    : nullptr;
+            if (const char *kind = s ? gst_structure_get_string(s, "media") : nullptr)
+              media = kind;
+          }
+          GST_OBJECT_UNLOCK(demux);
+        }
+        char number[32];
+        std::snprintf(number, sizeof number, "%.1f", offset / 1e6);
+        out += std::string(first ? "" : ",") + "{\"media\":" + quoted(media) + ",\"ms\":" + number +
+               "}";
+        first = false;
+      }
+      g_value_reset(&item);
+    }
+    g_value_unset(&item);
+    gst_iterator_free(it);
+    emit(out + "]}");
   } else if (line == "quit") {
     g_main_loop_quit(loop);
   } else {

@@ -297,9 +297,12 @@ async function elementLatency(name, args) {
     await Promise.all([ alice, bob ].map((p) => p.ask('latencies', 'latencies')));
     await sleep(LATENCY_SECONDS * 1000);
     const [a, b] = await Promise.all([ alice, bob ].map((p) => p.ask('latencies', 'latencies')));
+    // What rtpbin's lip-sync delays each received stream by, at the end of the window.
+    const offsets = await Promise.all([ alice, bob ].map((p) => p.ask('ts-offsets', 'ts-offsets')));
     await Promise.all([ alice.quit(), bob.quit() ]);
     await server.stop();
-    return {samples : [...a.ms, ...b.ms ], unreadable : a.unreadable + b.unreadable, args};
+    return {samples : [...a.ms, ...b.ms ], unreadable : a.unreadable + b.unreadable, args,
+            tsOffsets : {alice : offsets[0].offsets, bob : offsets[1].offsets}};
   });
 }
 
@@ -379,7 +382,7 @@ async function latencyBenchmarks() {
       entry.samples.push(...r.samples);
       entry.unreadable += r.unreadable;
       entry.rounds.push({median, frames : r.samples.length, before : r.before, after : r.after,
-                         size : r.size, args : r.args});
+                         size : r.size, args : r.args, tsOffsets : r.tsOffsets});
       log(`latency ${key} round ${round}: median ${median?.toFixed(1)} ms`);
       results.latency = out;
       save();

@@ -90,6 +90,8 @@ LATENCY_ROWS = [
     ("element_fast_20", "element, lag-in-frames=0 cpu-used=8, latency=20"),
     ("element_low_20_pd0", "element, lag-in-frames=0, latency=20, sinks' processing-deadline=0"),
     ("element_low_50_pd0", "element, lag-in-frames=0, latency=50, sinks' processing-deadline=0"),
+    ("element_low_20_pd0_nosync",
+     "element, lag-in-frames=0, latency=20, lip-sync=false, sinks' processing-deadline=0"),
     ("browser_browser", "browser → browser (canvas source), tutorial's server.js"),
 ]
 
@@ -108,6 +110,23 @@ def latency(results, out, lines):
         rounds = ", ".join(f"{x['median']:.0f}" for x in r.get("rounds", []))
         lines.append(f"| {label} | {len(s)} | {r['unreadable']} | {statistics.median(s):.1f} ms | "
                      f"{pct(s, 90):.1f} ms | {pct(s, 99):.1f} ms | {rounds or '-'} |")
+    # What rtpbin's lip-sync delayed the received video by in each round, both sides (element
+    # rows of runs that asked, since ts-offsets came to bench-peer).
+    offsets = []
+    for key, label in rows:
+        per_round = []
+        for x in results[key].get("rounds", []):
+            sides = x.get("tsOffsets")
+            if not sides:
+                continue
+            video = [o["ms"] for side in ("alice", "bob") for o in sides.get(side, [])
+                     if o["media"] == "video"]
+            per_round.append("/".join(f"{v:.0f}" for v in video) or "-")
+        if per_round:
+            offsets.append(f"| {label} | {', '.join(per_round)} |")
+    if offsets:
+        lines += ["", "| path and settings | video's lip-sync delay per round, alice/bob (ms) |",
+                  "| --- | --- |"] + offsets
     fig, ax = plt.subplots(figsize=(9, 4.8))
     for key, label in rows:
         s = sorted(results[key]["samples"])
