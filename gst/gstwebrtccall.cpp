@@ -808,7 +808,7 @@ static void gst_webrtc_call_class_init(GstWebRTCCallClass *klass) {
   bool_prop(PROP_LIP_SYNC, "lip-sync", "Lip-sync",
             "Play the peer's audio and video in step, delaying whichever is ahead (from its RTCP "
             "sender reports). When false each plays as soon as it can: the lowest video delay, "
-            "with sound and picture a few tens of milliseconds apart at worst.",
+            "with sound and picture apart by the difference of their delays (tens of ms).",
             TRUE);
   uint_prop(PROP_CALL_TIMEOUT, "call-timeout", "Call timeout",
             "Seconds to wait for the peer to come online and answer (and for an incoming call "

@@ -23,8 +23,8 @@
 // Lip-sync, or not. rtpbin plays the peer's audio and video in step: from
 // the peer's RTCP sender reports it delays whichever stream is ahead (the
 // jitter buffer's ts-offset). The offset it finds at the start of a call
-// stays for the call, and put 6-24 ms on the video in half the calls of the
-// glass-to-glass benchmark (docs/benchmarks.md). Without lip-sync each
+// stays for the call, and put 3-24 ms on the video in half the calls of the
+// glass-to-glass benchmark (docs/benchmarks.md, run 12). Without lip-sync each
 // stream plays as soon as its jitter buffer lets it: the lowest delay, for
 // uses where a few tens of ms between sound and picture do not matter.
 #pragma once
