@@ -23,6 +23,7 @@
 
 #include <cstdio>
 #include <cstring>
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -45,6 +46,39 @@ std::string quoted(const std::string &text) {
 void emit(const std::string &json) {
   std::printf("%s\n", json.c_str());
   std::fflush(stdout);
+}
+
+// Every element in the pipeline, however deep in bins.
+void for_each_element(const std::function<void(GstElement *)> &visit) {
+  GstIterator *it = gst_bin_iterate_recurse(GST_BIN(endpoint->pipeline()));
+  GValue item = G_VALUE_INIT;
+  while (gst_iterator_next(it, &item) == GST_ITERATOR_OK) {
+    visit(GST_ELEMENT(g_value_get_object(&item)));
+    g_value_reset(&item);
+  }
+  g_value_unset(&item);
+  gst_iterator_free(it);
+}
+
+// What a jitter buffer carries, video or audio: its own caps lack it, the
+// pads of the payload demuxer after it have it. Its name if neither says.
+std::string media_of_jitterbuffer(GstElement *jitterbuffer) {
+  std::string media = GST_OBJECT_NAME(jitterbuffer);
+  g_autoptr(GstPad) src = gst_element_get_static_pad(jitterbuffer, "src");
+  g_autoptr(GstPad) peer = src ? gst_pad_get_peer(src) : nullptr;
+  g_autoptr(GstElement) demux = peer ? gst_pad_get_parent_element(peer) : nullptr;
+  if (!demux)
+    return media;
+  GST_OBJECT_LOCK(demux);
+  for (GList *l = demux->srcpads; l; l = l->next) {
+    g_autoptr(GstCaps) caps = gst_pad_get_current_caps(GST_PAD(l->data));
+    const GstStructure *s = caps && gst_caps_get_size(caps) ? gst_caps_get_structure(caps, 0)
+                                                            : nullptr;
+    if (const char *kind = s ? gst_structure_get_string(s, "media") : nullptr)
+      media = kind;
+  }
+  GST_OBJECT_UNLOCK(demux);
+  return media;
 }
 
 // Polled rather than posted from the streaming thread, so stdout has one writer.
@@ -100,12 +134,9 @@ void command(const std::string &line) {
   } else if (line == "element-latencies") {
     // Every src pad's latency query, to find which element adds what to
     // the pipeline's latency (docs/benchmarks.md).
-    GstIterator *it = gst_bin_iterate_recurse(GST_BIN(endpoint->pipeline()));
-    GValue item = G_VALUE_INIT;
     std::string out = "{\"event\":\"element-latencies\",\"pads\":{";
     bool first = true;
-    while (gst_iterator_next(it, &item) == GST_ITERATOR_OK) {
-      auto *element = GST_ELEMENT(g_value_get_object(&item));
+    for_each_element([&](GstElement *element) {
       for (GList *l = element->srcpads; l; l = l->next) {
         g_autoptr(GstQuery) query = gst_query_new_latency();
         gboolean live = FALSE;
@@ -119,51 +150,25 @@ void command(const std::string &line) {
         out += std::string(first ? "" : ",") + quoted(name) + ":" + number;
         first = false;
       }
-      g_value_reset(&item);
-    }
-    g_value_unset(&item);
-    gst_iterator_free(it);
+    });
     emit(out + "}}");
   } else if (line == "ts-offsets") {
     // Each jitter buffer's ts-offset: how much rtpbin's lip-sync delays that
     // stream of the peer's (docs/benchmarks.md, glass-to-glass latency).
-    GstIterator *it = gst_bin_iterate_recurse(GST_BIN(endpoint->pipeline()));
-    GValue item = G_VALUE_INIT;
     std::string out = "{\"event\":\"ts-offsets\",\"offsets\":[";
     bool first = true;
-    while (gst_iterator_next(it, &item) == GST_ITERATOR_OK) {
-      auto *element = GST_ELEMENT(g_value_get_object(&item));
+    for_each_element([&](GstElement *element) {
       GstElementFactory *factory = gst_element_get_factory(element);
-      if (factory && g_str_equal(GST_OBJECT_NAME(factory), "rtpjitterbuffer")) {
-        gint64 offset = 0;
-        g_object_get(element, "ts-offset", &offset, nullptr);
-        // Named by what it carries, video or audio: the jitter buffer's caps
-        // lack it, the pads of the payload demuxer after it have it.
-        std::string media = GST_OBJECT_NAME(element);
-        g_autoptr(GstPad) src = gst_element_get_static_pad(element, "src");
-        g_autoptr(GstPad) peer = src ? gst_pad_get_peer(src) : nullptr;
-        g_autoptr(GstElement) demux = peer ? gst_pad_get_parent_element(peer) : nullptr;
-        if (demux) {
-          GST_OBJECT_LOCK(demux);
-          for (GList *l = demux->srcpads; l; l = l->next) {
-            g_autoptr(GstCaps) caps = gst_pad_get_current_caps(GST_PAD(l->data));
-            const GstStructure *s = caps && gst_caps_get_size(caps) ? gst_caps_get_structure(caps, 0)
-                                                                    : nullptr;
-            if (const char *kind = s ? gst_structure_get_string(s, "media") : nullptr)
-              media = kind;
-          }
-          GST_OBJECT_UNLOCK(demux);
-        }
-        char number[32];
-        std::snprintf(number, sizeof number, "%.1f", offset / 1e6);
-        out += std::string(first ? "" : ",") + "{\"media\":" + quoted(media) + ",\"ms\":" + number +
-               "}";
-        first = false;
-      }
-      g_value_reset(&item);
-    }
-    g_value_unset(&item);
-    gst_iterator_free(it);
+      if (!factory || !g_str_equal(GST_OBJECT_NAME(factory), "rtpjitterbuffer"))
+        return;
+      gint64 offset = 0;
+      g_object_get(element, "ts-offset", &offset, nullptr);
+      char number[32];
+      std::snprintf(number, sizeof number, "%.1f", offset / 1e6);
+      out += std::string(first ? "" : ",") + "{\"media\":" + quoted(media_of_jitterbuffer(element)) +
+             ",\"ms\":" + number + "}";
+      first = false;
+    });
     emit(out + "]}");
   } else if (line == "quit") {
     g_main_loop_quit(loop);
