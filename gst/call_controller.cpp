@@ -466,8 +466,11 @@ void CallController::start_call_timer() {
         unsigned waited = self->settings_.call_timeout_s;
         if (self->state_ == CallState::kCalling) {
           // Without presence (the tutorial's server) an absent peer looks like one
-          // that does not answer.
-          bool offline = !self->session_;
+          // that does not answer. With it, an offer may still be on its way when the
+          // time is up (it is sent before the presence reply comes): the peer is
+          // offline all the same.
+          bool offline = !self->session_ ||
+                         (self->presence_known_ && !self->online_.count(self->remote_));
           CallFailure failure =
               offline ? CallFailure{"peer-offline",
                                     self->remote_ + " did not come online within " +
@@ -481,7 +484,7 @@ void CallController::start_call_timer() {
                                              ? "; is " + self->remote_ + " logged in?"
                                              : "."),
                                     ""};
-          if (self->session_)
+          if (self->session_ && !offline)
             self->send_leave(LeaveReason::kHangup);
           self->end_call(failure.reason, &failure);
         } else if (self->state_ == CallState::kRinging) {
