@@ -2,6 +2,7 @@
 
 #include "codec_match.hpp"
 #include "debug.hpp"
+#include "ice_pacing.hpp"
 #include "remove_element.hpp"
 #include "sdp_edits.hpp"
 
@@ -244,6 +245,8 @@ bool CallSession::start() {
     }
     g_object_unref(ice);
   }
+  if (!set_ice_pacing(webrtc_, config_.ice_pacing_ms))
+    GST_WARNING_OBJECT(element_, "webrtcbin has no libnice agent: ice-pacing is not applied");
 
   Weak weak = weak_from_this();
   g_signal_connect_data(webrtc_, "on-ice-candidate",
@@ -591,6 +594,7 @@ void CallSession::make_description(const char *type) {
     }
     if (kind == "answer" && self.remote_sdp_)
       reject_mlines(description->sdp, self.remote_sdp_.get(), self.rejected_mlines_);
+    propose_ice_pacing(description->sdp, self.config_.ice_pacing_ms);
     self.send_local_description(kind.c_str(), description);
     gst_webrtc_session_description_free(description);
   });
@@ -637,6 +641,11 @@ void CallSession::set_remote(GstWebRTCSDPType type, const std::string &sdp,
                     "%s's bundled m-lines had different ICE credentials: using the "
                     "first one's for all",
                     peer_.c_str());
+  // Before the description is set: ICE checks may start with it.
+  guint pacing = proposed_ice_pacing(message);
+  if (pacing > config_.ice_pacing_ms && set_ice_pacing(webrtc_, pacing))
+    GST_INFO_OBJECT(element_, "ICE paced at %u ms, as %s proposes (ours: %u ms)", pacing,
+                    peer_.c_str(), config_.ice_pacing_ms);
   GstSDPMessage *copy = nullptr;
   gst_sdp_message_copy(message, &copy);
   remote_sdp_.reset(copy);

@@ -23,6 +23,7 @@
 #include "codecs.hpp"
 #include "debug.hpp"
 #include "element_context.hpp"
+#include "ice_pacing.hpp"
 #include "sink_input.hpp"
 
 #include <condition_variable>
@@ -40,6 +41,7 @@ namespace {
 
 constexpr const char *kDefaultServer = "ws://127.0.0.1:9090";
 constexpr unsigned kDefaultLatency = 200;
+constexpr unsigned kDefaultIcePacing = kMinIcePacingMs;
 constexpr unsigned kDefaultCallTimeout = 30;
 constexpr unsigned kDefaultReconnectTimeout = 10;
 constexpr unsigned kDefaultStatsInterval = 1000;
@@ -58,6 +60,7 @@ enum {
   PROP_TURN_SERVER,
   PROP_ICE_ADDRESSES,
   PROP_UPNP,
+  PROP_ICE_PACING,
   PROP_LATENCY,
   PROP_LIP_SYNC,
   PROP_CALL_TIMEOUT,
@@ -137,6 +140,7 @@ struct GstWebRTCCallPrivate {
   std::string turn_server;
   std::string ice_addresses;
   bool upnp = false;
+  unsigned ice_pacing = kDefaultIcePacing;
   unsigned latency = kDefaultLatency;
   bool lip_sync = true;
   unsigned call_timeout = kDefaultCallTimeout;
@@ -279,6 +283,9 @@ static void gst_webrtc_call_set_property(GObject *object, guint prop_id, const G
   case PROP_UPNP:
     priv->upnp = g_value_get_boolean(value);
     break;
+  case PROP_ICE_PACING:
+    priv->ice_pacing = g_value_get_uint(value);
+    break;
   case PROP_LATENCY:
     priv->latency = g_value_get_uint(value);
     break;
@@ -345,6 +352,9 @@ static void gst_webrtc_call_get_property(GObject *object, guint prop_id, GValue 
     break;
   case PROP_UPNP:
     g_value_set_boolean(value, priv->upnp);
+    break;
+  case PROP_ICE_PACING:
+    g_value_set_uint(value, priv->ice_pacing);
     break;
   case PROP_LATENCY:
     g_value_set_uint(value, priv->latency);
@@ -480,6 +490,7 @@ static ControllerSettings snapshot_settings(GstWebRTCCallPrivate *priv) {
   s.call.stun_server = priv->stun_server;
   s.call.turn_server = priv->turn_server;
   s.call.upnp = priv->upnp;
+  s.call.ice_pacing_ms = priv->ice_pacing;
   s.call.latency_ms = priv->latency;
   s.call.lip_sync = priv->lip_sync;
   s.call.decode = priv->decode;
@@ -801,6 +812,13 @@ static void gst_webrtc_call_class_init(GstWebRTCCallClass *klass) {
             "Let ICE map ports with UPnP. Off by default: libnice would send SSDP multicast on "
             "every gathering.",
             FALSE);
+  g_object_class_install_property(
+      object_class, PROP_ICE_PACING,
+      g_param_spec_uint("ice-pacing", "ICE pacing",
+                        "Milliseconds between ICE connectivity checks (RFC 8445's Ta), proposed to "
+                        "the peer in the SDP; the higher of the two sides' proposals is used. "
+                        "libnice's own 20 ms adds about 45 ms to a call's set-up.",
+                        kMinIcePacingMs, kMaxIcePacingMs, kDefaultIcePacing, flags));
   uint_prop(PROP_LATENCY, "latency", "Latency",
             "Jitter buffer size in milliseconds: lower starts the picture sooner and adds less "
             "delay, higher rides out more network jitter.",

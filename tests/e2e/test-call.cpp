@@ -91,6 +91,21 @@ std::vector<T> property_of_each(GstElement *call, const char *factory, const cha
   return values;
 }
 
+// The Ta of the libnice agent of each webrtcbin in `call`.
+std::vector<guint> ice_pacing_of_each(GstElement *call) {
+  std::vector<guint> values;
+  for (GObject *ice : property_of_each<GObject *>(call, "webrtcbin", "ice-agent")) {
+    GObject *agent = nullptr;
+    g_object_get(ice, "agent", &agent, nullptr);
+    guint ms = 0;
+    g_object_get(agent, "stun-pacing-timer", &ms, nullptr);
+    values.push_back(ms);
+    g_object_unref(agent);
+    g_object_unref(ice);
+  }
+  return values;
+}
+
 void test_video_and_audio_both_ways() {
   ServerProcess server = ServerProcess::ours();
   EndpointOptions a = side(server, "alice", "bob");
@@ -99,7 +114,7 @@ void test_video_and_audio_both_ways() {
   EndpointOptions b = side(server, "bob");
   b.video_pattern = "blue";
   b.audio_frequency = 880;
-  b.properties = "lip-sync=false";
+  b.properties = "lip-sync=false ice-pacing=40";
   CallEndpoint bob(b);
   bob.play();
   bob.wait_state("logged-in", kSetupMs);
@@ -158,6 +173,13 @@ void test_video_and_audio_both_ways() {
   g_assert_cmpint(max_offsets[0], ==, 1);
   for (gint64 offset : property_of_each<gint64>(bob.call(), "rtpjitterbuffer", "ts-offset"))
     g_assert_cmpint(offset, ==, 0);
+  // ICE pacing: alice proposed her 5 ms (the default) in her offer, bob his 40
+  // in his answer; both paced their checks at the higher.
+  for (CallEndpoint *side : {&alice, &bob}) {
+    std::vector<guint> pacing = ice_pacing_of_each(side->call());
+    g_assert_cmpuint(pacing.size(), ==, 1);
+    g_assert_cmpuint(pacing[0], ==, 40);
+  }
 
   // alice hangs up: both end, and both pipelines reach EOS.
   g_signal_emit_by_name(alice.call(), "hangup");

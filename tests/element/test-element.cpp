@@ -93,6 +93,13 @@ void test_properties_have_defaults_and_round_trip() {
   g_assert_cmpuint(call_timeout, ==, 30);
   g_assert_cmpuint(reconnect, ==, 10);
   g_assert_cmpuint(stats, ==, 1000);
+  // ICE pacing: RFC 8445's floor is the default and the minimum.
+  guint pacing = 0;
+  g_object_get(element, "ice-pacing", &pacing, nullptr);
+  g_assert_cmpuint(pacing, ==, 5);
+  auto *pacing_spec = G_PARAM_SPEC_UINT(
+      g_object_class_find_property(G_OBJECT_GET_CLASS(element), "ice-pacing"));
+  g_assert_cmpuint(pacing_spec->minimum, ==, 5);
 
   g_object_set(element, "user", "alice", "peer", "bob", "stun-server", "stun://127.0.0.1:3478",
                "ice-addresses", "127.0.0.1,::1", "latency", 50u, "lip-sync", FALSE, nullptr);
