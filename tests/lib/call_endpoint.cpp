@@ -1,5 +1,6 @@
 #include "call_endpoint.hpp"
 
+#include "upstream_criticals.hpp"
 #include "wait_deadline.hpp"
 
 #include <gst/app/gstappsink.h>
@@ -86,6 +87,7 @@ void on_eos(GstAppSink *, gpointer data) {
 } // namespace
 
 CallEndpoint::CallEndpoint(const EndpointOptions &o) : encoded_(o.encoded) {
+  tolerate_upstream_criticals();
   std::string description = "webrtccall name=call server=" + o.server + " user=" + o.user +
                             " stats-interval=500 " + o.properties +
                             (o.encoded ? " decode=false" : "");
