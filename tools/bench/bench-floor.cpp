@@ -6,7 +6,7 @@
 // to the first decoded frame on each side.
 //
 //   webrtccall-bench-floor [--calls 20] [--latency 200] [--low-latency] [--faststart PACKETS]
-//                          [--fresh]
+//                          [--fresh] [--ice-pacing MS]
 //
 // Prints one JSON line per call: {"call":I,"caller_ms":X,"callee_ms":Y}, the
 // first being the process's first call (DTLS certificate made then).
@@ -121,8 +121,9 @@ void apply(GstElement *webrtc, const char *action, GstWebRTCSessionDescription *
 }
 
 // Loopback only, as the element's benchmark (ice-addresses=127.0.0.1), and no
-// UPnP, which libnice turns on by default (environment-notes.md).
-void restrict_ice(GstElement *webrtc) {
+// UPnP, which libnice turns on by default (environment-notes.md). ICE checks
+// paced at `pacing_ms` when not 0 (the element's ice-pacing), else libnice's.
+void restrict_ice(GstElement *webrtc, int pacing_ms) {
   GObject *ice = nullptr;
   g_object_get(webrtc, "ice-agent", &ice, nullptr);
   gboolean added = FALSE;
@@ -132,6 +133,8 @@ void restrict_ice(GstElement *webrtc) {
     g_object_get(ice, "agent", &agent, nullptr);
     if (agent) {
       g_object_set(agent, "upnp", FALSE, nullptr);
+      if (pacing_ms > 0)
+        g_object_set(agent, "stun-pacing-timer", guint(pacing_ms), nullptr);
       g_object_unref(agent);
     }
   }
@@ -156,13 +159,16 @@ int main(int argc, char **argv) {
   gst_init(&argc, &argv);
   int calls = 20, latency = 200;
   gboolean low_latency = FALSE, fresh = FALSE;
-  int faststart = 0;
+  int faststart = 0, ice_pacing = 0;
   GOptionEntry entries[] = {
       {"calls", 0, 0, G_OPTION_ARG_INT, &calls, "Calls to time", "N"},
       {"latency", 0, 0, G_OPTION_ARG_INT, &latency, "webrtcbin's latency", "MS"},
       {"low-latency", 0, 0, G_OPTION_ARG_NONE, &low_latency, "vp8enc lag-in-frames=0", nullptr},
       {"faststart", 0, 0, G_OPTION_ARG_INT, &faststart,
        "faststart-min-packets on the jitter buffers", "PACKETS"},
+      {"ice-pacing", 0, 0, G_OPTION_ARG_INT, &ice_pacing,
+       "ms between ICE checks (libnice's Ta), as the element's ice-pacing; default libnice's",
+       "MS"},
       {"fresh", 0, 0, G_OPTION_ARG_NONE, &fresh,
        "Send video only once connected, from a keyframe asked for then, as the element does",
        nullptr},
@@ -185,7 +191,7 @@ int main(int argc, char **argv) {
     a.other = b.webrtc;
     b.other = a.webrtc;
     for (Side *side : {&a, &b}) {
-      restrict_ice(side->webrtc);
+      restrict_ice(side->webrtc, ice_pacing);
       g_signal_connect(side->webrtc, "on-ice-candidate", G_CALLBACK(on_candidate), side);
       g_signal_connect(side->webrtc, "pad-added", G_CALLBACK(on_pad_added), side);
       if (fresh) {

@@ -6,7 +6,7 @@
 //       [--ice-addresses 127.0.0.1] [--width 640 --height 480] [--codec vp8|h264]
 //       [--low-latency] [--latency MS] [--bitrate KBPS] [--encoder-options "cpu-used=8"]
 //       [--no-lip-sync] [--stamp] [--motion] [--no-audio] [--faststart PACKETS]
-//       [--processing-deadline MS]
+//       [--processing-deadline MS] [--ice-pacing MS]
 //
 // stdin, one command a line: call NAME, hangup, latencies, frames, pipeline-latency,
 // element-latencies, ts-offsets, quit (or end of input).
@@ -203,7 +203,7 @@ int main(int argc, char **argv) {
   gboolean no_lip_sync = FALSE;
   int latency = -1, bitrate = 0, width = 640, height = 480;
   g_autofree char *encoder_options = nullptr;
-  int faststart = 0, processing_deadline = -1;
+  int faststart = 0, processing_deadline = -1, ice_pacing = -1;
   GOptionEntry entries[] = {
       {"server", 0, 0, G_OPTION_ARG_STRING, &server, "Signaling server URL", "URL"},
       {"user", 0, 0, G_OPTION_ARG_STRING, &user, "User name", "NAME"},
@@ -215,6 +215,7 @@ int main(int argc, char **argv) {
       {"latency", 0, 0, G_OPTION_ARG_INT, &latency, "The element's latency property", "MS"},
       {"no-lip-sync", 0, 0, G_OPTION_ARG_NONE, &no_lip_sync, "The element's lip-sync=false",
        nullptr},
+      {"ice-pacing", 0, 0, G_OPTION_ARG_INT, &ice_pacing, "The element's ice-pacing", "MS"},
       {"bitrate", 0, 0, G_OPTION_ARG_INT, &bitrate, "Encoder bitrate", "KBPS"},
       {"encoder-options", 0, 0, G_OPTION_ARG_STRING, &encoder_options, "More encoder properties",
        "PROPS"},
@@ -242,6 +243,7 @@ int main(int argc, char **argv) {
   c.low_latency = low_latency;
   c.latency_ms = latency;
   c.lip_sync = !no_lip_sync;
+  c.ice_pacing_ms = ice_pacing;
   c.bitrate_kbps = bitrate;
   c.encoder_options = encoder_options ? encoder_options : "";
   c.stamp = stamp;

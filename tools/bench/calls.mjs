@@ -173,16 +173,18 @@ async function setupBenchmarks() {
 
   // Element to element through our server: README.md's pipeline (vp8enc deadline=1) with the
   // element's defaults, then docs/element.md's low-delay advice (lag-in-frames=0, a lower
-  // latency); 640x480 both ways. The floor three times likewise: at webrtcbin's defaults, with
-  // the low-delay settings, and with faststart-min-packets=2 on its jitter buffers, which the
-  // element sets itself since 5485247, and that again sending video only from a keyframe asked
-  // for once connected, as the element does (--fresh: the floor to hold the element's defaults
-  // to; without it the first picture shown is the keyframe encoded before the call).
+  // latency), then at libnice's own ICE pacing (20 ms; the element's default is 5 since
+  // ice-pacing); 640x480 both ways. The floor likewise: at webrtcbin's defaults, with the
+  // low-delay settings, and with faststart-min-packets=2 on its jitter buffers, which the
+  // element sets itself since 5485247, that again sending video only from a keyframe asked for
+  // once connected, as the element does (--fresh; without it the first picture shown is the
+  // keyframe encoded before the call), and faststart with the element's ICE pacing.
   // The first call in each process comes as soon as both have logged in: it may wait for the
   // DTLS certificate, which the element makes on a thread of its own from NULL to READY
   // (login_ms: from PLAYING to logged in).
   for (const [key, extra] of [['element_element', []],
-                              ['element_element_low', [ '--low-latency', '--latency', '20' ]]]) {
+                              ['element_element_low', [ '--low-latency', '--latency', '20' ]],
+                              ['element_element_pacing20', [ '--ice-pacing', '20' ]]]) {
     out[key] = await measured(`set-up ${key}`, async () => {
       const server = await startServer('bench-e2e');
       const args = [...peerArgs, ...extra ];
@@ -205,7 +207,8 @@ async function setupBenchmarks() {
 
   for (const [key, extra] of [['floor', []], ['floor_low', [ '--low-latency', '--latency', '20' ]],
                               ['floor_faststart', [ '--faststart', '2' ]],
-                              ['floor_fresh', [ '--faststart', '2', '--fresh' ]]]) {
+                              ['floor_fresh', [ '--faststart', '2', '--fresh' ]],
+                              ['floor_faststart_pacing5', [ '--faststart', '2', '--ice-pacing', '5' ]]]) {
     out[key] = await measured(`set-up ${key}`, async () => {
       const lines = execFileSync(join(buildDir, 'tools', 'bench', 'webrtccall-bench-floor'),
                                  [ '--calls', String(CALLS + 1), ...extra ],

@@ -103,6 +103,8 @@ Endpoint::Endpoint(const EndpointConfig &c, StateHook on_state)
     d += " latency=" + std::to_string(c.latency_ms);
   if (!c.lip_sync)
     d += " lip-sync=false";
+  if (c.ice_pacing_ms >= 0)
+    d += " ice-pacing=" + std::to_string(c.ice_pacing_ms);
   std::string raw = "video/x-raw,format=I420,width=" + std::to_string(c.width) +
                     ",height=" + std::to_string(c.height) + ",framerate=" + std::to_string(c.fps) +
                     "/1";

@@ -27,6 +27,7 @@ struct EndpointConfig {
   std::string encoder_options; // more encoder properties, e.g. "cpu-used=8"
   int latency_ms = -1;         // the element's jitter buffer; -1: its default
   bool lip_sync = true;        // the element's lip-sync
+  int ice_pacing_ms = -1;      // the element's ice-pacing; -1: its default
   bool stamp = false;          // draw and read capture timestamps
   bool motion = false;         // scroll the picture, so the encoder has work like a camera's
   bool audio = true;           // an Opus tone besides the video

@@ -20,11 +20,13 @@ import matplotlib.pyplot as plt  # noqa: E402
 SETUP_ROWS = [
     ("element_element", "element → element, our server (defaults)"),
     ("element_element_low", "element → element, our server (low-latency settings)"),
+    ("element_element_pacing20", "element → element, our server (ice-pacing=20, libnice's)"),
     ("element_element_faststart", "element → element, defaults + jitter-buffer faststart (experiment)"),
     ("floor", "floor: two webrtcbins, SDP in-process (defaults)"),
     ("floor_low", "floor: two webrtcbins (low-latency settings)"),
     ("floor_faststart", "floor: two webrtcbins, defaults + faststart"),
     ("floor_fresh", "floor: defaults + faststart, video from a keyframe made once connected"),
+    ("floor_faststart_pacing5", "floor: defaults + faststart, ICE paced at 5 ms (the element's)"),
     ("browser_browser_tutorial", "browser → browser, tutorial's server.js"),
     ("browser_browser_ours", "browser → browser, our server"),
     ("element_browser", "element → browser, our server"),
