@@ -180,6 +180,16 @@ void SinkInput::disconnect() {
   g_autoptr(GstPad) peer = gst_pad_get_peer(queue_src_.get());
   if (!peer)
     return;
+  // webrtcbin 1.22 puts a clocksync on each of its sink pads, which holds
+  // every push while the pipeline is PAUSED: the queue would not go idle
+  // before the wait below gave up (the element stopping from PAUSED did wait
+  // 2 s per input, under the sanitizers). The push held there comes back
+  // FLUSHING when the call's webrtcbin stops, which stops the queue until
+  // the element next starts, as it would have after the wait.
+  if (GST_STATE(bin_) != GST_STATE_PLAYING) {
+    gst_pad_unlink(queue_src_.get(), peer);
+    return;
+  }
   // Unlink only between buffers: a buffer caught half-way into a payloader
   // that is then shut down would come back FLUSHING and stop the queue for
   // good. The probe may run on the queue's thread after a timeout here, so

@@ -1,7 +1,7 @@
 // The element's sink pad input (gst/sink_input.cpp), built from its source: what a call's
 // payloader gets when it is linked, and the keyframe asked for when the call's path is up. An
-// appsrc stands for the encoder, an appsink for the payloader. No times are asserted: every
-// wait has only a deadline.
+// appsrc stands for the encoder, an appsink for the payloader. Every wait has only a deadline;
+// the one time asserted is that a disconnect does not wait out its own 2 s timeout.
 #include "sink_input.hpp"
 
 #include <gst/app/gstappsink.h>
@@ -180,6 +180,43 @@ void test_open_asks_for_a_keyframe() {
   g_assert_cmpuint(rig.pull(), ==, 33);
 }
 
+// webrtcbin 1.22 puts a clocksync on each sink pad, and in a PAUSED pipeline it holds the
+// push of whatever reaches it. Stopping the element from PAUSED disconnects the input with a
+// buffer held there: it must not wait out the 2 s meant for a queue between buffers.
+void test_disconnect_while_paused_does_not_wait() {
+  Rig rig;
+  GstElement *clocksync = gst_element_factory_make("clocksync", nullptr);
+  g_assert_nonnull(clocksync);
+  g_object_set(clocksync, "sync", TRUE, nullptr);
+  gst_bin_add(GST_BIN(rig.bin), clocksync);
+  g_autoptr(GstPad) synced = gst_element_get_static_pad(clocksync, "src");
+  g_autoptr(GstPad) payloader = rig.payloader_sink();
+  g_assert_cmpint(gst_pad_link(synced, payloader), ==, GST_PAD_LINK_OK);
+  gst_element_sync_state_with_parent(clocksync);
+  g_autoptr(GstPad) sink = gst_element_get_static_pad(clocksync, "sink");
+  rig.input->connect(sink);
+  rig.input->open();
+  rig.push(60000, true); // due in a minute: held in clocksync's wait
+  gint64 deadline = g_get_monotonic_time() + kDeadlineUs;
+  for (guint level = 1; rig.entered.load() < 1 || level > 0;) {
+    g_object_get(rig.queue, "current-level-buffers", &level, nullptr);
+    if (g_get_monotonic_time() > deadline)
+      g_error("the buffer never left the queue");
+    g_usleep(1000);
+  }
+  gst_element_set_state(rig.pipeline, GST_STATE_PAUSED);
+  gst_element_get_state(rig.pipeline, nullptr, nullptr, kDeadlineUs * GST_USECOND);
+
+  gint64 start = g_get_monotonic_time();
+  rig.input->disconnect();
+  g_assert_cmpint(g_get_monotonic_time() - start, <, G_USEC_PER_SEC); // the old wait: 2 s
+  g_autoptr(GstPad) out = gst_element_get_static_pad(rig.queue, "src");
+  g_assert_false(gst_pad_is_linked(out));
+  // As the call's webrtcbin stops after the disconnect, the held push comes back.
+  gst_element_set_locked_state(clocksync, TRUE);
+  gst_element_set_state(clocksync, GST_STATE_NULL);
+}
+
 } // namespace
 
 int main(int argc, char **argv) {
@@ -188,5 +225,7 @@ int main(int argc, char **argv) {
   g_test_init(&argc, &argv, nullptr);
   g_test_add_func("/sink-input/connect-hands-over-caps", test_connect_hands_over_caps);
   g_test_add_func("/sink-input/open-asks-for-a-keyframe", test_open_asks_for_a_keyframe);
+  g_test_add_func("/sink-input/disconnect-while-paused-does-not-wait",
+                  test_disconnect_while_paused_does_not_wait);
   return g_test_run();
 }
