@@ -153,7 +153,8 @@ def tap(tests):
         except Exception as error:  # every failure is reported, then the next test runs
             failed += 1
             print("not ok %d %s" % (number, name))
-            for line in str(error).splitlines():
+            # A process that ended badly may be why: say so too.
+            for line in str(error).splitlines() + unclean_exits:
                 print("# " + line)
         sys.stdout.flush()
     return 1 if failed else 0

@@ -26,7 +26,8 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from netlib import Peer, add_namespace, call, delete_namespace, run, start_server, stop, tap  # noqa: E402
+from netlib import (SANITIZERS, Peer, add_namespace, call, delete_namespace, run,  # noqa: E402
+                    start_server, stop, tap)
 
 ALICE_IP, BOB_IP = "10.77.0.1", "10.77.0.2"
 LOSS = 0.05
@@ -39,6 +40,13 @@ MEDIA_TIMEOUT_S = 3
 # one in ten losses needs that. docs/element.md says to raise latency on long
 # paths. A packet lost for good stalls the video for the whole latency.
 LATENCY_MS = 600
+# What the lossy call must keep up: at least 20 of the 30 frames a second, no freeze over 1 s.
+# Under the sanitizers (WEBRTCCALL_TEST_SANITIZERS) everything of ours runs several times slower
+# on two cores, the CPU starvation that makes this call freeze (docs/testing.md: 2 runs in 13
+# there froze for over a second): there the case checks that the call stays up and its media keeps
+# coming back over the lossy path, which runs the NACK, RTX and keyframe-request code under ASan
+# and UBSan; the plain run asserts the rates.
+MIN_FPS, MAX_FREEZE_MS = (10, 5000) if SANITIZERS else (20, 1000)
 
 
 def link_address(namespace):
@@ -126,8 +134,8 @@ def test_lossy_delayed_call():
         for peer in (bob, alice):
             fps, gap = measure(peer, since, MEASURE_S)
             print("# %s decodes %.1f frames a second, longest freeze %d ms" % (peer.label, fps, gap))
-            assert fps >= 20, "%s decodes only %.1f frames a second" % (peer.label, fps)
-            assert gap <= 1000, "%s froze for %d ms" % (peer.label, gap)
+            assert fps >= MIN_FPS, "%s decodes only %.1f frames a second" % (peer.label, fps)
+            assert gap <= MAX_FREEZE_MS, "%s froze for %d ms" % (peer.label, gap)
     finally:
         stop(alice, bob, server)
         network.close()
@@ -154,8 +162,8 @@ def test_cut_link_ends_both_sides():
 
 
 TESTS = [
-    ("a VP8 call at 5% loss and 100 ms delay each way keeps >= 20 fps, no freeze over 1 s",
-     test_lossy_delayed_call),
+    ("a VP8 call at 5%% loss and 100 ms delay each way keeps >= %d fps, no freeze over %g s"
+     % (MIN_FPS, MAX_FREEZE_MS / 1000), test_lossy_delayed_call),
     ("a link cut mid-call ends the call on both sides within media-timeout + 2 s",
      test_cut_link_ends_both_sides),
 ]
