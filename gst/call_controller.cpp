@@ -469,8 +469,8 @@ void CallController::start_call_timer() {
           // that does not answer. With it, an offer may still be on its way when the
           // time is up (it is sent before the presence reply comes): the peer is
           // offline all the same.
-          bool offline = !self->session_ ||
-                         (self->presence_known_ && !self->online_.count(self->remote_));
+          bool offline =
+              !self->session_ || (self->presence_known_ && !self->online_.count(self->remote_));
           CallFailure failure =
               offline ? CallFailure{"peer-offline",
                                     self->remote_ + " did not come online within " +

@@ -72,7 +72,7 @@ void prepare_for_loss(GstElement *depayloader, const Codec &codec) {
         [](GstPad *, GstPadProbeInfo *info, gpointer) {
           const GstStructure *s = gst_event_get_structure(GST_PAD_PROBE_INFO_EVENT(info));
           return s && gst_structure_has_name(s, "GstRTPPacketLost") ? GST_PAD_PROBE_DROP
-                                                                     : GST_PAD_PROBE_OK;
+                                                                    : GST_PAD_PROBE_OK;
         },
         nullptr, nullptr);
   }

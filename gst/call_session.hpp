@@ -141,7 +141,7 @@ private:
   std::vector<Output> outputs_;
   std::unique_ptr<GstSDPMessage, decltype(&gst_sdp_message_free)> remote_sdp_{nullptr,
                                                                               gst_sdp_message_free};
-  JitterBufferSetup jitter_buffers_; // faststart, and NACK for the peer's video
+  JitterBufferSetup jitter_buffers_;    // faststart, and NACK for the peer's video
   std::vector<std::string> local_mids_; // m-line index -> mid, for our candidates
   std::vector<guint> rejected_mlines_;  // of the offer we answer: port 0 in our answer
   std::vector<protocol::IceCandidate> pending_candidates_; // until the remote description is set

@@ -183,10 +183,15 @@ void SinkInput::disconnect() {
   // webrtcbin 1.22 puts a clocksync on each of its sink pads, which holds
   // every push while the pipeline is PAUSED: the queue would not go idle
   // before the wait below gave up (the element stopping from PAUSED did wait
-  // 2 s per input, under the sanitizers). The push held there comes back
-  // FLUSHING when the call's webrtcbin stops, which stops the queue until
-  // the element next starts, as it would have after the wait.
-  if (GST_STATE(bin_) != GST_STATE_PLAYING) {
+  // 2 s per input, under the sanitizers). That includes a pipeline on its
+  // way down, whose children are PAUSED before the element is. The push held
+  // there comes back FLUSHING when the call's webrtcbin stops, which stops
+  // the queue until the element next starts, as it would have after the wait.
+  GST_OBJECT_LOCK(bin_);
+  bool flowing =
+      GST_STATE(bin_) == GST_STATE_PLAYING && GST_STATE_TARGET(bin_) == GST_STATE_PLAYING;
+  GST_OBJECT_UNLOCK(bin_);
+  if (!flowing) {
     gst_pad_unlink(queue_src_.get(), peer);
     return;
   }

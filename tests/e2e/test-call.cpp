@@ -165,7 +165,8 @@ void test_video_and_audio_both_ways() {
   // Lip-sync (rtpbin's, on by default) stays on for alice; bob turned it
   // off, so rtpbin ignores every offset it finds and none of his streams is
   // delayed to another's timing, whatever sender reports have come.
-  std::vector<gint64> max_offsets = property_of_each<gint64>(alice.call(), "rtpbin", "max-ts-offset");
+  std::vector<gint64> max_offsets =
+      property_of_each<gint64>(alice.call(), "rtpbin", "max-ts-offset");
   g_assert_cmpuint(max_offsets.size(), ==, 1);
   g_assert_cmpint(max_offsets[0], >, 1);
   max_offsets = property_of_each<gint64>(bob.call(), "rtpbin", "max-ts-offset");

@@ -80,9 +80,9 @@ void test_properties_have_defaults_and_round_trip() {
   gboolean lip_sync = FALSE;
   guint latency = 0, call_timeout = 0, reconnect = 0, stats = 0;
   g_object_get(element, "server", &server, "auto-answer", &auto_answer, "end-on-hangup",
-               &end_on_hangup, "decode", &decode, "upnp", &upnp, "latency", &latency,
-               "lip-sync", &lip_sync, "call-timeout", &call_timeout, "reconnect-timeout",
-               &reconnect, "stats-interval", &stats, nullptr);
+               &end_on_hangup, "decode", &decode, "upnp", &upnp, "latency", &latency, "lip-sync",
+               &lip_sync, "call-timeout", &call_timeout, "reconnect-timeout", &reconnect,
+               "stats-interval", &stats, nullptr);
   g_assert_cmpstr(server, ==, "ws://127.0.0.1:9090");
   g_assert_true(auto_answer);
   g_assert_true(end_on_hangup);
@@ -97,8 +97,8 @@ void test_properties_have_defaults_and_round_trip() {
   guint pacing = 0;
   g_object_get(element, "ice-pacing", &pacing, nullptr);
   g_assert_cmpuint(pacing, ==, 5);
-  auto *pacing_spec = G_PARAM_SPEC_UINT(
-      g_object_class_find_property(G_OBJECT_GET_CLASS(element), "ice-pacing"));
+  auto *pacing_spec =
+      G_PARAM_SPEC_UINT(g_object_class_find_property(G_OBJECT_GET_CLASS(element), "ice-pacing"));
   g_assert_cmpuint(pacing_spec->minimum, ==, 5);
 
   g_object_set(element, "user", "alice", "peer", "bob", "stun-server", "stun://127.0.0.1:3478",

@@ -72,8 +72,8 @@ std::string media_of_jitterbuffer(GstElement *jitterbuffer) {
   GST_OBJECT_LOCK(demux);
   for (GList *l = demux->srcpads; l; l = l->next) {
     g_autoptr(GstCaps) caps = gst_pad_get_current_caps(GST_PAD(l->data));
-    const GstStructure *s = caps && gst_caps_get_size(caps) ? gst_caps_get_structure(caps, 0)
-                                                            : nullptr;
+    const GstStructure *s =
+        caps && gst_caps_get_size(caps) ? gst_caps_get_structure(caps, 0) : nullptr;
     if (const char *kind = s ? gst_structure_get_string(s, "media") : nullptr)
       media = kind;
   }
@@ -165,8 +165,8 @@ void command(const std::string &line) {
       g_object_get(element, "ts-offset", &offset, nullptr);
       char number[32];
       std::snprintf(number, sizeof number, "%.1f", offset / 1e6);
-      out += std::string(first ? "" : ",") + "{\"media\":" + quoted(media_of_jitterbuffer(element)) +
-             ",\"ms\":" + number + "}";
+      out += std::string(first ? "" : ",") +
+             "{\"media\":" + quoted(media_of_jitterbuffer(element)) + ",\"ms\":" + number + "}";
       first = false;
     });
     emit(out + "]}");
