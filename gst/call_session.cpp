@@ -235,15 +235,13 @@ bool CallSession::start() {
       if (!added)
         GST_WARNING_OBJECT(element_, "ICE cannot gather on %s", address.c_str());
     }
-    // libnice turns UPnP on by default: SSDP multicast on every gather.
-    if (g_object_class_find_property(G_OBJECT_GET_CLASS(ice), "agent")) {
-      GObject *agent = nullptr;
-      g_object_get(ice, "agent", &agent, nullptr);
-      if (agent && g_object_class_find_property(G_OBJECT_GET_CLASS(agent), "upnp"))
-        g_object_set(agent, "upnp", gboolean(config_.upnp), nullptr);
-      g_clear_object(&agent);
-    }
     g_object_unref(ice);
+  }
+  // libnice turns UPnP on by default: SSDP multicast on every gather.
+  if (GObject *agent = nice_agent_of(webrtc_)) {
+    if (g_object_class_find_property(G_OBJECT_GET_CLASS(agent), "upnp"))
+      g_object_set(agent, "upnp", gboolean(config_.upnp), nullptr);
+    g_object_unref(agent);
   }
   if (!set_ice_pacing(webrtc_, config_.ice_pacing_ms))
     GST_WARNING_OBJECT(element_, "webrtcbin has no libnice agent: ice-pacing is not applied");

@@ -10,10 +10,19 @@ namespace {
 
 constexpr const char *kAttribute = "ice-pacing";
 
-// webrtcbin's libnice agent, with a reference, or nullptr. webrtcbin 1.22
-// keeps its ICE object as a floating reference: a plain ref from
-// g_object_get, never sunk (webrtcbin-notes.md).
+// webrtcbin's libnice agent if it can be paced, with a reference, or nullptr.
+GObject *pacing_agent_of(GstElement *webrtcbin) {
+  GObject *agent = nice_agent_of(webrtcbin);
+  if (agent && !g_object_class_find_property(G_OBJECT_GET_CLASS(agent), "stun-pacing-timer"))
+    g_clear_object(&agent);
+  return agent;
+}
+
+} // namespace
+
 GObject *nice_agent_of(GstElement *webrtcbin) {
+  // webrtcbin 1.22 keeps its ICE object as a floating reference: a plain ref
+  // from g_object_get, never sunk (webrtcbin-notes.md).
   GObject *ice = nullptr;
   g_object_get(webrtcbin, "ice-agent", &ice, nullptr);
   if (!ice)
@@ -22,12 +31,8 @@ GObject *nice_agent_of(GstElement *webrtcbin) {
   if (g_object_class_find_property(G_OBJECT_GET_CLASS(ice), "agent"))
     g_object_get(ice, "agent", &agent, nullptr);
   g_object_unref(ice);
-  if (agent && !g_object_class_find_property(G_OBJECT_GET_CLASS(agent), "stun-pacing-timer"))
-    g_clear_object(&agent);
   return agent;
 }
-
-} // namespace
 
 void propose_ice_pacing(GstSDPMessage *description, guint ms) {
   for (guint i = gst_sdp_message_attributes_len(description); i > 0; i--)
@@ -49,7 +54,7 @@ guint proposed_ice_pacing(const GstSDPMessage *description) {
 }
 
 bool set_ice_pacing(GstElement *webrtcbin, guint ms) {
-  GObject *agent = nice_agent_of(webrtcbin);
+  GObject *agent = pacing_agent_of(webrtcbin);
   if (!agent)
     return false;
   g_object_set(agent, "stun-pacing-timer", ms, nullptr);
@@ -58,7 +63,7 @@ bool set_ice_pacing(GstElement *webrtcbin, guint ms) {
 }
 
 guint ice_pacing_of(GstElement *webrtcbin) {
-  GObject *agent = nice_agent_of(webrtcbin);
+  GObject *agent = pacing_agent_of(webrtcbin);
   if (!agent)
     return 0;
   guint ms = 0;

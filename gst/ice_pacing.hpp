@@ -27,6 +27,10 @@ void propose_ice_pacing(GstSDPMessage *description, guint ms);
 // the call's set-up for seconds).
 guint proposed_ice_pacing(const GstSDPMessage *description);
 
+// webrtcbin's libnice agent (its ICE object's "agent"), with a reference, or
+// nullptr. CallSession also sets its UPnP through it.
+GObject *nice_agent_of(GstElement *webrtcbin);
+
 // Sets Ta on webrtcbin's libnice agent; false if webrtcbin has none to set.
 bool set_ice_pacing(GstElement *webrtcbin, guint ms);
 
