@@ -16,8 +16,10 @@
 
 namespace webrtccall::test {
 
-// Installs the filter once per process (g_test_log_set_fatal_handler); every
-// other critical still aborts the test. CallEndpoint calls it.
+// Installs the filter once per process, after g_test_init: the race is logged
+// as a plain critical, neither aborting the process nor announced as "Bail
+// out!" on the TAP stream; every other critical still ends the test.
+// CallEndpoint calls it.
 void tolerate_upstream_criticals();
 
 } // namespace webrtccall::test
