@@ -848,7 +848,12 @@ void CallSession::on_connection_state(GstWebRTCPeerConnectionState state) {
   if (closed_)
     return;
   GST_INFO_OBJECT(element_, "connection state %d", int(state));
-  if (state == GST_WEBRTC_PEER_CONNECTION_STATE_CONNECTED && !connected_) {
+  if (state == GST_WEBRTC_PEER_CONNECTION_STATE_CONNECTING) {
+    // ICE checks have begun: the first keyframe is made meanwhile, and sent
+    // the moment DTLS is done (SinkInput::prime).
+    for (auto &sender : senders_)
+      sender.input->prime();
+  } else if (state == GST_WEBRTC_PEER_CONNECTION_STATE_CONNECTED && !connected_) {
     connected_ = true;
     for (auto &sender : senders_)
       sender.input->open();

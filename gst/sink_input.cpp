@@ -5,6 +5,7 @@
 
 #include <gst/video/video.h>
 
+#include <chrono>
 #include <condition_variable>
 #include <memory>
 #include <vector>
@@ -93,7 +94,34 @@ GstPadProbeReturn SinkInput::gate(GstPad *, GstPadProbeInfo *info, gpointer data
     }
     return GST_PAD_PROBE_OK;
   }
-  return self->open_ ? GST_PAD_PROBE_OK : GST_PAD_PROBE_DROP;
+  if (self->open_)
+    return GST_PAD_PROBE_OK;
+  GstBuffer *buffer = (info->type & GST_PAD_PROBE_TYPE_BUFFER)
+                          ? GST_PAD_PROBE_INFO_BUFFER(info)
+                          : gst_buffer_list_get(GST_PAD_PROBE_INFO_BUFFER_LIST(info), 0);
+  if (self->priming_ && buffer && !GST_BUFFER_FLAG_IS_SET(buffer, GST_BUFFER_FLAG_DELTA_UNIT))
+    return self->hold();
+  return GST_PAD_PROBE_DROP;
+}
+
+// The queue's thread, with the keyframe prime() asked for: waits for open()
+// and lets it through then, or drops it on disconnect() or after kHoldMs.
+// Meanwhile what follows it waits in the queue, so that the picture goes on
+// from the keyframe without a gap (kHoldMs stays below the queue's 200 ms,
+// past which it would drop the oldest).
+GstPadProbeReturn SinkInput::hold() {
+  std::unique_lock<std::mutex> guard(hold_lock_);
+  if (!priming_ || !linked_)
+    return open_ ? GST_PAD_PROBE_OK : GST_PAD_PROBE_DROP;
+  priming_ = false; // one keyframe per prime()
+  holding_ = true;
+  bool released = hold_cond_.wait_for(guard, std::chrono::milliseconds(kHoldMs),
+                                      [this] { return open_.load() || !linked_; });
+  holding_ = false;
+  if (!released)
+    GST_INFO_OBJECT(bin_, "%s: the call's path was not up within %u ms: keyframe dropped",
+                    name_.c_str(), kHoldMs);
+  return open_ ? GST_PAD_PROBE_OK : GST_PAD_PROBE_DROP;
 }
 
 const Codec *SinkInput::codec() {
@@ -138,6 +166,10 @@ void SinkInput::connect(GstPad *payloader_sink) {
     GST_WARNING_OBJECT(bin_, "%s: cannot link to the payloader", name_.c_str());
     return;
   }
+  {
+    std::lock_guard<std::mutex> guard(hold_lock_);
+    linked_ = true;
+  }
   // The stream's sticky events would reach the new payloader with the next
   // buffer, up to a frame away (33 ms at 30 fps), and webrtcbin waits for the
   // payloader's caps (they carry the SSRC) before the offer or answer can be
@@ -166,17 +198,47 @@ void SinkInput::connect(GstPad *payloader_sink) {
                    events.size());
 }
 
+void SinkInput::request_keyframe() {
+  gst_pad_send_event(queue_src_.get(),
+                     gst_video_event_new_upstream_force_key_unit(GST_CLOCK_TIME_NONE, TRUE, 0));
+}
+
+void SinkInput::prime() {
+  if (kind_ != MediaKind::kVideo)
+    return;
+  {
+    std::lock_guard<std::mutex> guard(hold_lock_);
+    if (open_ || !linked_ || primed_)
+      return;
+    primed_ = priming_ = true;
+  }
+  request_keyframe();
+}
+
 void SinkInput::open() {
-  open_ = true;
+  bool keyframe_coming;
+  {
+    std::lock_guard<std::mutex> guard(hold_lock_);
+    open_ = true;
+    // Held now, or asked for and not here yet: it goes through as it comes.
+    keyframe_coming = holding_ || priming_;
+    priming_ = false;
+    hold_cond_.notify_all();
+  }
   // The receiver can show nothing until a keyframe: ask the encoder for one
   // now rather than wait for its next scheduled keyframe or the peer's PLI.
-  if (kind_ == MediaKind::kVideo)
-    gst_pad_send_event(queue_src_.get(),
-                       gst_video_event_new_upstream_force_key_unit(GST_CLOCK_TIME_NONE, TRUE, 0));
+  if (kind_ == MediaKind::kVideo && !keyframe_coming)
+    request_keyframe();
 }
 
 void SinkInput::disconnect() {
-  open_ = false;
+  {
+    std::lock_guard<std::mutex> guard(hold_lock_);
+    open_ = false;
+    linked_ = false;
+    priming_ = primed_ = false;
+    hold_cond_.notify_all();
+  }
   g_autoptr(GstPad) peer = gst_pad_get_peer(queue_src_.get());
   if (!peer)
     return;

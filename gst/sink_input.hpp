@@ -11,6 +11,7 @@
 #include <gst/gst.h>
 
 #include <atomic>
+#include <condition_variable>
 #include <functional>
 #include <memory>
 #include <mutex>
@@ -41,10 +42,17 @@ public:
 
   // Links the queue to a call's payloader; buffers still drop until open().
   void connect(GstPad *payloader_sink);
-  // Lets buffers through, starting with a fresh keyframe. Called once the
-  // call's media path is up: before that webrtcbin 1.22 holds pushes on
-  // its sink pads, and a push held there would come back FLUSHING at
-  // teardown and stop the queue for good.
+  // Asks the encoder for a keyframe while the call's media path is being set
+  // up (ICE and DTLS), and holds it at the gate, up to kHoldMs, for open():
+  // the call's first picture then leaves the moment the path is up, instead
+  // of a frame interval and an encoding later. Video only; once per call;
+  // a keyframe not let through in time is dropped, and open() asks again.
+  void prime();
+  // Lets buffers through, starting with a fresh keyframe: the one prime()
+  // asked for, else one asked for now. Called once the call's media path is
+  // up: before that webrtcbin 1.22 holds pushes on its sink pads, and a push
+  // held there would come back FLUSHING at teardown and stop the queue for
+  // good.
   void open();
   // Stops buffers and unlinks once the queue's thread is between buffers.
   void disconnect();
@@ -55,6 +63,10 @@ public:
 
 private:
   static GstPadProbeReturn gate(GstPad *pad, GstPadProbeInfo *info, gpointer self);
+  GstPadProbeReturn hold();
+  void request_keyframe();
+
+  static constexpr unsigned kHoldMs = 150;
 
   GstBin *bin_; // the element; outlives us
   MediaKind kind_;
@@ -63,6 +75,13 @@ private:
   GstPad *ghost_;     // owned by the element once added
   GObjectPtr<GstPad> queue_src_;
   std::atomic<bool> open_{false};
+  // prime() and hold(): guarded by hold_lock_ (open_ is written under it too).
+  std::mutex hold_lock_;
+  std::condition_variable hold_cond_;
+  bool linked_ = false;              // connect()ed to a call's payloader
+  bool primed_ = false;              // prime() was called for this call
+  std::atomic<bool> priming_{false}; // a keyframe was asked for, to be held
+  bool holding_ = false;             // the queue's thread holds it now
   std::atomic<bool> eos_{false};
   std::mutex lock_; // guards codec_, caps_ and on_eos_
   const Codec *codec_ = nullptr;

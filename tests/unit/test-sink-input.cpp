@@ -1,7 +1,8 @@
 // The element's sink pad input (gst/sink_input.cpp), built from its source: what a call's
-// payloader gets when it is linked, and the keyframe asked for when the call's path is up. An
-// appsrc stands for the encoder, an appsink for the payloader. Every wait has only a deadline;
-// the one time asserted is that a disconnect does not wait out its own 2 s timeout.
+// payloader gets when it is linked, and the call's first keyframe, asked for while the call's
+// path is set up and held until it is up. An appsrc stands for the encoder, an appsink for the
+// payloader. Every wait has only a deadline; the one time asserted is that a disconnect does
+// not wait out its own 2 s timeout.
 #include "sink_input.hpp"
 
 #include <gst/app/gstappsink.h>
@@ -104,9 +105,9 @@ struct Rig {
     pushed++;
   }
 
-  // Waits until the queue has handed everything pushed so far to the gate, which drops or
-  // passes it, and until the gate is done with it.
-  void drain() {
+  // Waits until the queue has handed everything pushed so far to the gate, which drops, holds
+  // or passes it; `idle`: and until the gate is done with it (not when it holds a keyframe).
+  void drain(bool idle = true) {
     gint64 deadline = g_get_monotonic_time() + kDeadlineUs;
     while (entered.load() < pushed) {
       if (g_get_monotonic_time() > deadline)
@@ -122,6 +123,8 @@ struct Rig {
         g_error("the queue kept %u buffers", level);
       g_usleep(1000);
     }
+    if (!idle)
+      return;
     // An idle probe runs once no buffer is being pushed out of the queue.
     std::atomic<bool> done{false};
     g_autoptr(GstPad) out = gst_element_get_static_pad(queue, "src");
@@ -166,7 +169,7 @@ void test_connect_hands_over_caps() {
   gst_event_unref(segment);
 }
 
-// open() asks the encoder for a keyframe; what came before it is dropped.
+// Without prime(), open() asks the encoder for a keyframe; what came before it is dropped.
 void test_open_asks_for_a_keyframe() {
   Rig rig;
   g_autoptr(GstPad) sink = rig.payloader_sink();
@@ -177,6 +180,86 @@ void test_open_asks_for_a_keyframe() {
   rig.input->open();
   g_assert_cmpuint(rig.keyframe_requests, ==, 1);
   rig.push(33, true);
+  g_assert_cmpuint(rig.pull(), ==, 33);
+}
+
+// prime() asks for the keyframe while the call's path is set up, and the gate holds it (and
+// the queue what follows) until open(), which then asks for no other: the call's first frame
+// is the one made meanwhile, followed by the rest in order.
+void test_primed_keyframe_goes_first_at_open() {
+  Rig rig;
+  g_autoptr(GstPad) sink = rig.payloader_sink();
+  rig.input->connect(sink);
+  rig.push(0, false); // a delta before the keyframe: dropped
+  rig.drain();
+  rig.input->prime();
+  g_assert_cmpuint(rig.keyframe_requests, ==, 1);
+  rig.input->prime(); // once per call
+  g_assert_cmpuint(rig.keyframe_requests, ==, 1);
+  rig.push(33, true);
+  rig.drain(false); // held
+  rig.push(66, false);
+  rig.push(100, false);
+  rig.input->open();
+  g_assert_cmpuint(rig.pull(), ==, 33);
+  g_assert_cmpuint(rig.pull(), ==, 66);
+  g_assert_cmpuint(rig.pull(), ==, 100);
+  g_assert_cmpuint(rig.keyframe_requests, ==, 1);
+}
+
+// A keyframe asked for by prime() that has not come by open() goes through when it comes,
+// after the deltas ahead of it, and open() asks for no other.
+void test_open_before_the_primed_keyframe_came() {
+  Rig rig;
+  g_autoptr(GstPad) sink = rig.payloader_sink();
+  rig.input->connect(sink);
+  rig.input->prime();
+  rig.input->open();
+  g_assert_cmpuint(rig.keyframe_requests, ==, 1);
+  rig.push(0, false);
+  rig.push(33, true);
+  g_assert_cmpuint(rig.pull(), ==, 0);
+  g_assert_cmpuint(rig.pull(), ==, 33);
+  g_assert_cmpuint(rig.keyframe_requests, ==, 1);
+}
+
+// A path that is not up within the hold drops the keyframe, and what follows it, so that the
+// queue never leaks frames of a picture it let start; open() then asks for a new one.
+void test_held_keyframe_dropped_when_the_path_is_late() {
+  Rig rig;
+  g_autoptr(GstPad) sink = rig.payloader_sink();
+  rig.input->connect(sink);
+  rig.input->prime();
+  rig.push(0, true);
+  rig.push(33, false);
+  rig.drain(); // idle again: the hold has ended
+  rig.input->open();
+  g_assert_cmpuint(rig.keyframe_requests, ==, 2);
+  rig.push(66, false); // not yet the new keyframe
+  rig.push(100, true);
+  g_assert_cmpuint(rig.pull(), ==, 66);
+  g_assert_cmpuint(rig.pull(), ==, 100);
+}
+
+// A call that ends while its first keyframe is held: it goes nowhere, and the next call
+// starts as the first did.
+void test_disconnect_drops_the_held_keyframe() {
+  Rig rig;
+  g_autoptr(GstPad) sink = rig.payloader_sink();
+  rig.input->connect(sink);
+  rig.input->prime();
+  rig.push(0, true);
+  rig.drain(false); // held
+  rig.input->disconnect();
+  g_autoptr(GstPad) peer = gst_pad_get_peer(sink);
+  g_assert_null(peer);
+  // The next call.
+  rig.input->connect(sink);
+  rig.input->prime();
+  g_assert_cmpuint(rig.keyframe_requests, ==, 2);
+  rig.push(33, true);
+  rig.drain(false); // held
+  rig.input->open();
   g_assert_cmpuint(rig.pull(), ==, 33);
 }
 
@@ -225,6 +308,14 @@ int main(int argc, char **argv) {
   g_test_init(&argc, &argv, nullptr);
   g_test_add_func("/sink-input/connect-hands-over-caps", test_connect_hands_over_caps);
   g_test_add_func("/sink-input/open-asks-for-a-keyframe", test_open_asks_for_a_keyframe);
+  g_test_add_func("/sink-input/primed-keyframe-goes-first-at-open",
+                  test_primed_keyframe_goes_first_at_open);
+  g_test_add_func("/sink-input/open-before-the-primed-keyframe-came",
+                  test_open_before_the_primed_keyframe_came);
+  g_test_add_func("/sink-input/held-keyframe-dropped-when-the-path-is-late",
+                  test_held_keyframe_dropped_when_the_path_is_late);
+  g_test_add_func("/sink-input/disconnect-drops-the-held-keyframe",
+                  test_disconnect_drops_the_held_keyframe);
   g_test_add_func("/sink-input/disconnect-while-paused-does-not-wait",
                   test_disconnect_while_paused_does_not_wait);
   return g_test_run();
