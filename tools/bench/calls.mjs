@@ -384,8 +384,8 @@ async function latencyBenchmarks() {
       const entry = (out[key] ??= {samples : [], unreadable : 0, rounds : []});
       entry.samples.push(...r.samples);
       entry.unreadable += r.unreadable;
-      entry.rounds.push({median, frames : r.samples.length, before : r.before, after : r.after,
-                         size : r.size, args : r.args, tsOffsets : r.tsOffsets});
+      entry.rounds.push({median, frames : r.samples.length, unreadable : r.unreadable, before : r.before,
+                         after : r.after, size : r.size, args : r.args, tsOffsets : r.tsOffsets});
       log(`latency ${key} round ${round}: median ${median?.toFixed(1)} ms`);
       results.latency = out;
       save();

@@ -98,6 +98,15 @@ LATENCY_ROWS = [
 ]
 
 
+def round_summary(r):
+    # A round that read no frame has no median (JSON drops the undefined); runs before the
+    # per-round count have no "unreadable" in their rounds.
+    text = f"{r['median']:.0f}" if "median" in r else "none read"
+    if r.get("unreadable"):
+        text += f" ({r['unreadable']} unreadable)"
+    return text
+
+
 def latency(results, out, lines):
     rows = [(k, label) for k, label in LATENCY_ROWS if k in results]
     if not rows:
@@ -109,7 +118,7 @@ def latency(results, out, lines):
     for key, label in rows:
         r = results[key]
         s = r["samples"]
-        rounds = ", ".join(f"{x['median']:.0f}" for x in r.get("rounds", []))
+        rounds = ", ".join(round_summary(x) for x in r.get("rounds", []))
         lines.append(f"| {label} | {len(s)} | {r['unreadable']} | {statistics.median(s):.1f} ms | "
                      f"{pct(s, 90):.1f} ms | {pct(s, 99):.1f} ms | {rounds or '-'} |")
     # What rtpbin's lip-sync delayed the received video by in each round, both sides (element
