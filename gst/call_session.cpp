@@ -625,6 +625,16 @@ void CallSession::send_local_description(const char *type,
   });
   g_signal_emit_by_name(webrtc_, "set-local-description", description, promise);
   gst_promise_unref(promise);
+  prime_senders();
+}
+
+// Each video sender gets its first keyframe ready for the moment the media
+// path is up (SinkInput::prime): once our description is out, as ICE may
+// complete a round trip later, and again when the checks begin, should a
+// peer slow to answer have let the first keyframe go.
+void CallSession::prime_senders() {
+  for (auto &sender : senders_)
+    sender.input->prime();
 }
 
 void CallSession::set_remote(GstWebRTCSDPType type, const std::string &sdp,
@@ -849,10 +859,7 @@ void CallSession::on_connection_state(GstWebRTCPeerConnectionState state) {
     return;
   GST_INFO_OBJECT(element_, "connection state %d", int(state));
   if (state == GST_WEBRTC_PEER_CONNECTION_STATE_CONNECTING) {
-    // ICE checks have begun: the first keyframe is made meanwhile, and sent
-    // the moment DTLS is done (SinkInput::prime).
-    for (auto &sender : senders_)
-      sender.input->prime();
+    prime_senders();
   } else if (state == GST_WEBRTC_PEER_CONNECTION_STATE_CONNECTED && !connected_) {
     connected_ = true;
     for (auto &sender : senders_)

@@ -119,6 +119,7 @@ private:
   bool senders_negotiated() const;
   bool codecs_known(std::function<void(CallSession &)> retry);
   void send_local_description(const char *type, GstWebRTCSessionDescription *description);
+  void prime_senders();
   void set_remote(GstWebRTCSDPType type, const std::string &sdp,
                   std::function<void(CallSession &)> then);
   void flush_candidates();

@@ -115,10 +115,18 @@ GstPadProbeReturn SinkInput::hold() {
     return open_ ? GST_PAD_PROBE_OK : GST_PAD_PROBE_DROP;
   priming_ = false; // one keyframe per prime()
   holding_ = true;
+  GST_DEBUG_OBJECT(bin_, "%s: holding the call's first keyframe", name_.c_str());
+  // The call's, not whichever the input serves when the wait ends: a call
+  // that ends and a next one that connects meanwhile must not get it.
+  const unsigned call = calls_ended_;
   bool released = hold_cond_.wait_for(guard, std::chrono::milliseconds(kHoldMs),
-                                      [this] { return open_.load() || !linked_; });
+                                      [&] { return open_.load() || calls_ended_ != call; });
+  if (calls_ended_ != call)
+    return GST_PAD_PROBE_DROP; // disconnect() has cleared holding_
   holding_ = false;
-  if (!released)
+  if (released)
+    GST_DEBUG_OBJECT(bin_, "%s: the call's first keyframe goes", name_.c_str());
+  else
     GST_INFO_OBJECT(bin_, "%s: the call's path was not up within %u ms: keyframe dropped",
                     name_.c_str(), kHoldMs);
   return open_ ? GST_PAD_PROBE_OK : GST_PAD_PROBE_DROP;
@@ -199,6 +207,7 @@ void SinkInput::connect(GstPad *payloader_sink) {
 }
 
 void SinkInput::request_keyframe() {
+  GST_DEBUG_OBJECT(bin_, "%s: asking the encoder for a keyframe", name_.c_str());
   gst_pad_send_event(queue_src_.get(),
                      gst_video_event_new_upstream_force_key_unit(GST_CLOCK_TIME_NONE, TRUE, 0));
 }
@@ -208,9 +217,9 @@ void SinkInput::prime() {
     return;
   {
     std::lock_guard<std::mutex> guard(hold_lock_);
-    if (open_ || !linked_ || primed_)
-      return;
-    primed_ = priming_ = true;
+    if (open_ || !linked_ || priming_ || holding_)
+      return; // no call yet, already open, or a keyframe on its way or held
+    priming_ = true;
   }
   request_keyframe();
 }
@@ -236,7 +245,9 @@ void SinkInput::disconnect() {
     std::lock_guard<std::mutex> guard(hold_lock_);
     open_ = false;
     linked_ = false;
-    priming_ = primed_ = false;
+    // A keyframe held now is dropped, and is not the next call's.
+    priming_ = holding_ = false;
+    calls_ended_++;
     hold_cond_.notify_all();
   }
   g_autoptr(GstPad) peer = gst_pad_get_peer(queue_src_.get());

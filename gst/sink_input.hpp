@@ -45,8 +45,9 @@ public:
   // Asks the encoder for a keyframe while the call's media path is being set
   // up (ICE and DTLS), and holds it at the gate, up to kHoldMs, for open():
   // the call's first picture then leaves the moment the path is up, instead
-  // of a frame interval and an encoding later. Video only; once per call;
-  // a keyframe not let through in time is dropped, and open() asks again.
+  // of a frame interval and an encoding later. Video only. While a keyframe
+  // is on its way or held, another prime() does nothing; one not let through
+  // in time is dropped, and the next prime() or open() asks again.
   void prime();
   // Lets buffers through, starting with a fresh keyframe: the one prime()
   // asked for, else one asked for now. Called once the call's media path is
@@ -79,9 +80,9 @@ private:
   std::mutex hold_lock_;
   std::condition_variable hold_cond_;
   bool linked_ = false;              // connect()ed to a call's payloader
-  bool primed_ = false;              // prime() was called for this call
   std::atomic<bool> priming_{false}; // a keyframe was asked for, to be held
   bool holding_ = false;             // the queue's thread holds it now
+  unsigned calls_ended_ = 0;         // disconnect()s so far
   std::atomic<bool> eos_{false};
   std::mutex lock_; // guards codec_, caps_ and on_eos_
   const Codec *codec_ = nullptr;

@@ -232,13 +232,36 @@ void test_held_keyframe_dropped_when_the_path_is_late() {
   rig.input->prime();
   rig.push(0, true);
   rig.push(33, false);
-  rig.drain(); // idle again: the hold has ended
+  rig.drain(); // the queue emptied: the hold has ended
   rig.input->open();
   g_assert_cmpuint(rig.keyframe_requests, ==, 2);
   rig.push(66, false); // not yet the new keyframe
   rig.push(100, true);
   g_assert_cmpuint(rig.pull(), ==, 66);
   g_assert_cmpuint(rig.pull(), ==, 100);
+}
+
+// The element primes when its description goes out and again when the ICE checks begin: the
+// second asks for nothing while the first keyframe is held, and asks anew once it was dropped
+// (a callee that took its time to answer).
+void test_prime_again_after_the_hold_ended() {
+  Rig rig;
+  g_autoptr(GstPad) sink = rig.payloader_sink();
+  rig.input->connect(sink);
+  rig.input->prime();
+  rig.push(0, true);
+  rig.drain(false); // held
+  rig.input->prime();
+  g_assert_cmpuint(rig.keyframe_requests, ==, 1);
+  rig.push(16, false); // waits in the queue until the hold ends
+  rig.drain();         // the hold ended without open(): both dropped
+  rig.input->prime();
+  g_assert_cmpuint(rig.keyframe_requests, ==, 2);
+  rig.push(33, true);
+  rig.drain(false); // held
+  rig.input->open();
+  g_assert_cmpuint(rig.pull(), ==, 33);
+  g_assert_cmpuint(rig.keyframe_requests, ==, 2);
 }
 
 // A call that ends while its first keyframe is held: it goes nowhere, and the next call
@@ -314,6 +337,8 @@ int main(int argc, char **argv) {
                   test_open_before_the_primed_keyframe_came);
   g_test_add_func("/sink-input/held-keyframe-dropped-when-the-path-is-late",
                   test_held_keyframe_dropped_when_the_path_is_late);
+  g_test_add_func("/sink-input/prime-again-after-the-hold-ended",
+                  test_prime_again_after_the_hold_ended);
   g_test_add_func("/sink-input/disconnect-drops-the-held-keyframe",
                   test_disconnect_drops_the_held_keyframe);
   g_test_add_func("/sink-input/disconnect-while-paused-does-not-wait",
