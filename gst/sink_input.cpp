@@ -46,6 +46,7 @@ SinkInput::SinkInput(GstBin *bin, MediaKind kind, GstPadTemplate *templ, const s
   g_object_set(queue_, "leaky", 2 /* downstream */, "max-size-buffers", 0u, "max-size-bytes", 0u,
                "max-size-time", guint64(200 * GST_MSECOND), nullptr);
   gst_bin_add(bin_, queue_);
+  g_signal_connect(queue_, "overrun", G_CALLBACK(on_overrun), this);
   g_autoptr(GstPad) target = gst_element_get_static_pad(queue_, "sink");
   ghost_ = gst_ghost_pad_new_from_template(name.c_str(), target, templ);
   queue_src_ = adopt(gst_element_get_static_pad(queue_, "src"));
@@ -58,7 +59,21 @@ SinkInput::SinkInput(GstBin *bin, MediaKind kind, GstPadTemplate *templ, const s
 
 SinkInput::~SinkInput() {
   disconnect();
+  g_signal_handlers_disconnect_by_data(queue_, this);
   remove_element(bin_, queue_);
+}
+
+// The upstream thread, as the queue is about to drop its oldest buffers.
+// Video frames refer to the ones before them, so whatever follows the gap
+// would decode into a broken picture at the receiver, which cannot tell (the
+// payloader numbers packets after the queue) and so does not ask for a
+// keyframe: until the encoder's next scheduled one, seconds away. The gate
+// drops the rest of the picture instead and asks for a keyframe at once.
+void SinkInput::on_overrun(GstElement *, gpointer data) {
+  auto *self = static_cast<SinkInput *>(data);
+  if (self->kind_ == MediaKind::kVideo && !self->resync_.exchange(true))
+    GST_INFO_OBJECT(self->bin_, "%s: the queue overran and drops video: waiting for a keyframe",
+                    self->name_.c_str());
 }
 
 void SinkInput::set_on_eos(std::function<void()> on_eos) {
@@ -94,12 +109,23 @@ GstPadProbeReturn SinkInput::gate(GstPad *, GstPadProbeInfo *info, gpointer data
     }
     return GST_PAD_PROBE_OK;
   }
-  if (self->open_)
-    return GST_PAD_PROBE_OK;
   GstBuffer *buffer = (info->type & GST_PAD_PROBE_TYPE_BUFFER)
                           ? GST_PAD_PROBE_INFO_BUFFER(info)
                           : gst_buffer_list_get(GST_PAD_PROBE_INFO_BUFFER_LIST(info), 0);
-  if (self->priming_ && buffer && !GST_BUFFER_FLAG_IS_SET(buffer, GST_BUFFER_FLAG_DELTA_UNIT))
+  bool keyframe = buffer && !GST_BUFFER_FLAG_IS_SET(buffer, GST_BUFFER_FLAG_DELTA_UNIT);
+  if (self->resync_) {
+    if (!keyframe) {
+      // Between calls open() asks for the keyframe; the peer sees no gap.
+      if (self->open_ && !self->resync_asked_.exchange(true))
+        self->request_keyframe();
+      return GST_PAD_PROBE_DROP;
+    }
+    self->resync_ = false;
+    self->resync_asked_ = false;
+  }
+  if (self->open_)
+    return GST_PAD_PROBE_OK;
+  if (self->priming_ && keyframe)
     return self->hold();
   return GST_PAD_PROBE_DROP;
 }

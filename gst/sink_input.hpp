@@ -64,6 +64,7 @@ public:
 
 private:
   static GstPadProbeReturn gate(GstPad *pad, GstPadProbeInfo *info, gpointer self);
+  static void on_overrun(GstElement *queue, gpointer self);
   GstPadProbeReturn hold();
   void request_keyframe();
 
@@ -83,6 +84,10 @@ private:
   std::atomic<bool> priming_{false}; // a keyframe was asked for, to be held
   bool holding_ = false;             // the queue's thread holds it now
   unsigned calls_ended_ = 0;         // disconnect()s so far
+  // The queue dropped video (on_overrun): the gate drops frames until a
+  // keyframe, asked for once (resync_asked_) if a call is open.
+  std::atomic<bool> resync_{false};
+  std::atomic<bool> resync_asked_{false};
   std::atomic<bool> eos_{false};
   std::mutex lock_; // guards codec_, caps_ and on_eos_
   const Codec *codec_ = nullptr;

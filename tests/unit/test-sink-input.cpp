@@ -264,6 +264,45 @@ void test_prime_again_after_the_hold_ended() {
   g_assert_cmpuint(rig.keyframe_requests, ==, 2);
 }
 
+// Frames the queue dropped because the call's path stalled (a payloader that takes nothing
+// here): what follows the gap would decode into a broken picture that the receiver cannot tell
+// from a good one, since the payloader numbers packets after the gap. It is dropped until a
+// keyframe, asked for at once. (The same holds for frames dropped behind a held keyframe.)
+void test_frames_lost_in_the_queue_wait_for_a_keyframe() {
+  Rig rig;
+  g_object_set(rig.payloader, "max-buffers", 1u, nullptr); // takes one, then blocks the queue
+  std::atomic<unsigned> overruns{0};
+  g_signal_connect(rig.queue, "overrun", G_CALLBACK(+[](GstElement *, gpointer data) {
+                     ++*static_cast<std::atomic<unsigned> *>(data);
+                   }),
+                   &overruns);
+  g_autoptr(GstPad) sink = rig.payloader_sink();
+  rig.input->connect(sink);
+  rig.input->open();
+  rig.push(0, true);
+  rig.drain();
+  rig.push(33, false);
+  rig.drain(false); // out of the queue: its thread waits with it in the payloader
+  rig.push(66, false);
+  rig.push(300, false); // 300 ms behind the payloader: the queue keeps 200
+  rig.push(333, false); // and drops the oldest to take this one
+  gint64 deadline = g_get_monotonic_time() + kDeadlineUs;
+  while (overruns.load() == 0) {
+    if (g_get_monotonic_time() > deadline)
+      g_error("the queue never overran");
+    g_usleep(1000);
+  }
+  g_assert_cmpuint(rig.pull(), ==, 0);
+  g_assert_cmpuint(rig.pull(), ==, 33); // through before the gap
+  rig.push(366, false);                 // nothing after it until the keyframe
+  rig.push(400, true);
+  g_assert_cmpuint(rig.pull(), ==, 400);
+  g_assert_cmpuint(rig.keyframe_requests, ==, 2); // open()'s, and the one after the gap
+  rig.push(433, false);                           // and on from it
+  g_assert_cmpuint(rig.pull(), ==, 433);
+  g_signal_handlers_disconnect_by_data(rig.queue, &overruns);
+}
+
 // A call that ends while its first keyframe is held: it goes nowhere, and the next call
 // starts as the first did.
 void test_disconnect_drops_the_held_keyframe() {
@@ -339,6 +378,8 @@ int main(int argc, char **argv) {
                   test_held_keyframe_dropped_when_the_path_is_late);
   g_test_add_func("/sink-input/prime-again-after-the-hold-ended",
                   test_prime_again_after_the_hold_ended);
+  g_test_add_func("/sink-input/frames-lost-in-the-queue-wait-for-a-keyframe",
+                  test_frames_lost_in_the_queue_wait_for_a_keyframe);
   g_test_add_func("/sink-input/disconnect-drops-the-held-keyframe",
                   test_disconnect_drops_the_held_keyframe);
   g_test_add_func("/sink-input/disconnect-while-paused-does-not-wait",
