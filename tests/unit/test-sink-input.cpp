@@ -194,7 +194,7 @@ void test_primed_keyframe_goes_first_at_open() {
   rig.drain();
   rig.input->prime();
   g_assert_cmpuint(rig.keyframe_requests, ==, 1);
-  rig.input->prime(); // once per call
+  rig.input->prime(); // one on its way: no second request
   g_assert_cmpuint(rig.keyframe_requests, ==, 1);
   rig.push(33, true);
   rig.drain(false); // held
