@@ -133,8 +133,10 @@ GstPadProbeReturn SinkInput::gate(GstPad *, GstPadProbeInfo *info, gpointer data
 // The queue's thread, with the keyframe prime() asked for: waits for open()
 // and lets it through then, or drops it on disconnect() or after kHoldMs.
 // Meanwhile what follows it waits in the queue, so that the picture goes on
-// from the keyframe without a gap (kHoldMs stays below the queue's 200 ms,
-// past which it would drop the oldest).
+// from the keyframe without a gap: kHoldMs stays below the queue's 200 ms,
+// past which it drops the oldest. An encoder's backlog (a process's first
+// call) can overrun it all the same; the gate then waits for the next
+// keyframe (on_overrun).
 GstPadProbeReturn SinkInput::hold() {
   std::unique_lock<std::mutex> guard(hold_lock_);
   if (!priming_ || !linked_)
