@@ -44,7 +44,7 @@ SinkInput::SinkInput(GstBin *bin, MediaKind kind, GstPadTemplate *templ, const s
   queue_ = gst_element_factory_make("queue", nullptr);
   // Leaky: a stalled network drops old media instead of blocking the encoder.
   g_object_set(queue_, "leaky", 2 /* downstream */, "max-size-buffers", 0u, "max-size-bytes", 0u,
-               "max-size-time", guint64(200 * GST_MSECOND), nullptr);
+               "max-size-time", guint64(kQueueMs) * GST_MSECOND, nullptr);
   gst_bin_add(bin_, queue_);
   g_signal_connect(queue_, "overrun", G_CALLBACK(on_overrun), this);
   g_autoptr(GstPad) target = gst_element_get_static_pad(queue_, "sink");
@@ -133,10 +133,9 @@ GstPadProbeReturn SinkInput::gate(GstPad *, GstPadProbeInfo *info, gpointer data
 // The queue's thread, with the keyframe prime() asked for: waits for open()
 // and lets it through then, or drops it on disconnect() or after kHoldMs.
 // Meanwhile what follows it waits in the queue, so that the picture goes on
-// from the keyframe without a gap: kHoldMs stays below the queue's 200 ms,
-// past which it drops the oldest. An encoder's backlog (a process's first
-// call) can overrun it all the same; the gate then waits for the next
-// keyframe (on_overrun).
+// from the keyframe without a gap (kHoldMs < kQueueMs). An encoder's backlog
+// (a process's first call) can overrun the queue all the same; the gate then
+// waits for the next keyframe (on_overrun).
 GstPadProbeReturn SinkInput::hold() {
   std::unique_lock<std::mutex> guard(hold_lock_);
   if (!priming_ || !linked_)

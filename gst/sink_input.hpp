@@ -68,7 +68,12 @@ private:
   GstPadProbeReturn hold();
   void request_keyframe();
 
+  // What the queue keeps before it drops its oldest (a stalled path), and
+  // how long the gate holds a call's first keyframe, with what follows it
+  // waiting in the queue: the hold must end before the queue drops any.
+  static constexpr unsigned kQueueMs = 200;
   static constexpr unsigned kHoldMs = 150;
+  static_assert(kHoldMs < kQueueMs);
 
   GstBin *bin_; // the element; outlives us
   MediaKind kind_;

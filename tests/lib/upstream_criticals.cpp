@@ -17,8 +17,8 @@ bool is_rtpsession_race(const char *domain, const char *message) {
   return g_strcmp0(domain, "GLib") == 0 && message && std::strstr(message, kRtpSessionRace);
 }
 
-// g_test's handler, the one that was the default before ours.
-GLogFunc g_test_log_handler = nullptr;
+// g_test's own default log handler, which ours replaces and calls.
+GLogFunc harness_log_handler = nullptr;
 
 // g_test's own default log handler prints "Bail out!" on the TAP stream for
 // every message of a fatal level before GLib asks the fatal handler below
@@ -30,7 +30,7 @@ void log_without_bailing_out(const char *domain, GLogLevelFlags level, const cha
     g_log_default_handler(domain, GLogLevelFlags(level & ~G_LOG_FLAG_FATAL), message, data);
     return;
   }
-  g_test_log_handler(domain, level, message, data);
+  harness_log_handler(domain, level, message, data);
 }
 
 gboolean is_fatal(const char *domain, GLogLevelFlags, const char *message, gpointer) {
@@ -42,7 +42,7 @@ gboolean is_fatal(const char *domain, GLogLevelFlags, const char *message, gpoin
 void tolerate_upstream_criticals() {
   static std::once_flag once;
   std::call_once(once, [] {
-    g_test_log_handler = g_log_set_default_handler(log_without_bailing_out, nullptr);
+    harness_log_handler = g_log_set_default_handler(log_without_bailing_out, nullptr);
     g_test_log_set_fatal_handler(is_fatal, nullptr);
   });
 }
