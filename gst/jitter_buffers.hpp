@@ -20,6 +20,18 @@
 // description instead: the SSRCs it announces on m-lines that negotiated
 // generic NACK (`a=rtcp-fb:<pt> nack` or `* nack`) get do-retransmission.
 //
+// Starting on the first picture's packets. rtpjitterbuffer (1.22, and as of
+// 2026 upstream) looks for its fast start only as a packet arrives, and
+// only when a packet heads its queue. A stream's first events (stream-start,
+// caps, segment) go into that queue just before its first packet, and the
+// jitter buffer's own thread takes them out: the packets of a keyframe come
+// in one burst, often all before that thread has, and the stream then waited
+// for the next frame's first packet (up to a frame interval) or, with none,
+// its whole latency. Traced in tools/bench/trace-call.mjs: 6-23 ms of the
+// first picture in four calls of six. The first packet now waits, up to
+// kEventsOutWait, for those events to leave, so the burst's second packet
+// starts the stream.
+//
 // Lip-sync, or not. rtpbin plays the peer's audio and video in step: from
 // the peer's RTCP sender reports it delays whichever stream is ahead (the
 // jitter buffer's ts-offset). The offset it finds at the start of a call
@@ -37,6 +49,11 @@
 #include <set>
 
 namespace webrtccall {
+
+// Holds the first packet `jitterbuffer` gets until the events queued ahead of
+// it have gone out (above); for jitter buffers made outside a call's rtpbin
+// too. Call before it gets anything.
+void start_on_first_burst(GstElement *jitterbuffer);
 
 // The SSRCs `description` announces (`a=ssrc`) on m-lines with generic NACK.
 std::set<guint32> ssrcs_with_nack(const GstSDPMessage *description);

@@ -29,11 +29,14 @@ const MILESTONES = [
   ['remote description set', /Attempting to set remote (offer|answer)/],
   ['answer made (local answer)', /local answer:/],
   ['DTLS certificate made', /DTLS certificate made|generate_x509|Generating certificate|generated certificate/i],
+  ['keyframe asked for', /asking the encoder for a keyframe/],
+  ['first keyframe held', /holding the call's first keyframe/],
   ['ICE checks begin', /ICE connection state change from new\(0\) to checking/],
   ['ICE connected', /ICE connection state change from checking\(1\) to (connected|completed)/],
   ['DTLS done', /handshake just completed|handshake (is )?complete/i],
   ['connection state connected', /connection state 2/],
   ['state in-call', /state in-call/],
+  ['first keyframe sent on (held before the path was up)', /the call's first keyframe goes/],
   ['audio src pad (first RTP out of the jitter buffer)', /audio_src_\d+ carries/],
   ['video src pad (first RTP out of the jitter buffer)', /video_src_\d+ carries/],
 ];
@@ -56,7 +59,7 @@ function parse(file) {
 }
 
 const server = await startServer('trace');
-const debug = 'webrtccall:6,webrtccall-bench:4,webrtcbin:6,webrtcice:5,dtlsconnection:5,dtlsagent:5';
+const debug = process.env.TRACE_DEBUG || 'webrtccall:6,webrtccall-bench:4,webrtcbin:6,webrtcice:5,dtlsconnection:5,dtlsagent:5';
 const args = [ '--ice-addresses', '127.0.0.1', ...positionals ];
 const env = {GST_DEBUG : debug, GST_DEBUG_NO_COLOR : '1'};
 const alice = await startPeer({server : server.url, user : 'alice', args, logDir : out, env});
