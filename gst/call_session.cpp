@@ -468,6 +468,7 @@ void CallSession::offer() {
   if (failed_)
     return;
   add_missing_receivers();
+  prime_senders();
   create_description("offer");
 }
 
@@ -625,13 +626,14 @@ void CallSession::send_local_description(const char *type,
   });
   g_signal_emit_by_name(webrtc_, "set-local-description", description, promise);
   gst_promise_unref(promise);
-  prime_senders();
 }
 
 // Each video sender gets its first keyframe ready for the moment the media
-// path is up (SinkInput::prime): once our description is out, as ICE may
-// complete a round trip later, and again when the checks begin, should a
-// peer slow to answer have let the first keyframe go.
+// path is up (SinkInput::prime): as soon as the senders are linked, before
+// the offer or answer is made, since the encoder's next frame is up to a
+// frame interval away and ICE and DTLS on a short path take little more;
+// and again when the checks begin, should a peer slow to answer have let
+// the first keyframe go.
 void CallSession::prime_senders() {
   for (auto &sender : senders_)
     sender.input->prime();
@@ -766,6 +768,7 @@ void CallSession::accept_offer(const std::string &sdp) {
 
   if (failed_)
     return;
+  prime_senders();
   set_remote(GST_WEBRTC_SDP_TYPE_OFFER, sdp,
              [](CallSession &session) { session.create_description("answer"); });
 }
