@@ -71,9 +71,16 @@ SinkInput::~SinkInput() {
 // drops the rest of the picture instead and asks for a keyframe at once.
 void SinkInput::on_overrun(GstElement *, gpointer data) {
   auto *self = static_cast<SinkInput *>(data);
-  if (self->kind_ == MediaKind::kVideo && !self->resync_.exchange(true))
+  if (self->kind_ != MediaKind::kVideo)
+    return;
+  if (!self->resync_.exchange(true))
     GST_INFO_OBJECT(self->bin_, "%s: the queue overran and drops video: waiting for a keyframe",
                     self->name_.c_str());
+  else
+    // Still waiting: the keyframe asked for may be what the queue drops
+    // now (a CPU too busy to keep up overruns it again and again), and
+    // the encoder's next scheduled one is seconds away. Ask again.
+    self->resync_asked_ = false;
 }
 
 void SinkInput::set_on_eos(std::function<void()> on_eos) {

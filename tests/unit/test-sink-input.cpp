@@ -11,7 +11,10 @@
 #include <gst/video/video.h>
 
 #include <atomic>
+#include <chrono>
+#include <condition_variable>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -303,6 +306,91 @@ void test_frames_lost_in_the_queue_wait_for_a_keyframe() {
   g_signal_handlers_disconnect_by_data(rig.queue, &overruns);
 }
 
+// The keyframe asked for after a gap is itself dropped by the queue, overrun again while the
+// gate waits for it (a CPU too busy to keep up): it is asked for again, instead of the picture
+// waiting for the encoder's next scheduled keyframe, seconds away. The queue's thread is held
+// inside the first request (an upstream event probe on the encoder's pad) while the queue
+// overruns.
+void test_keyframe_lost_in_the_queue_is_asked_for_again() {
+  Rig rig;
+  g_object_set(rig.payloader, "max-buffers", 1u, nullptr); // takes one, then blocks the queue
+  struct Held {
+    std::mutex lock;
+    std::condition_variable cond;
+    bool hold = false, holding = false;
+  } held;
+  g_autoptr(GstPad) encoder_src = gst_element_get_static_pad(rig.source, "src");
+  gst_pad_add_probe(
+      encoder_src, GST_PAD_PROBE_TYPE_EVENT_UPSTREAM,
+      [](GstPad *, GstPadProbeInfo *info, gpointer data) {
+        auto &held = *static_cast<Held *>(data);
+        if (!gst_video_event_is_force_key_unit(GST_PAD_PROBE_INFO_EVENT(info)))
+          return GST_PAD_PROBE_OK;
+        std::unique_lock<std::mutex> guard(held.lock);
+        held.holding = held.hold;
+        held.cond.notify_all();
+        held.cond.wait(guard, [&] { return !held.hold; });
+        held.holding = false;
+        return GST_PAD_PROBE_OK;
+      },
+      &held, nullptr);
+  g_autoptr(GstPad) sink = rig.payloader_sink();
+  rig.input->connect(sink);
+  rig.input->open(); // request 1
+  rig.push(0, true);
+  rig.drain();
+  rig.push(33, false);
+  rig.drain(false); // out of the queue: its thread waits with it in the payloader
+  {
+    std::lock_guard<std::mutex> guard(held.lock);
+    held.hold = true;
+  }
+  std::atomic<unsigned> overruns{0};
+  g_signal_connect(rig.queue, "overrun", G_CALLBACK(+[](GstElement *, gpointer data) {
+                     ++*static_cast<std::atomic<unsigned> *>(data);
+                   }),
+                   &overruns);
+  rig.push(66, false);
+  rig.push(300, false); // the queue keeps 200 ms: 66 goes, a gap
+  rig.push(333, false);
+  gint64 deadline = g_get_monotonic_time() + kDeadlineUs;
+  while (overruns.load() == 0) {
+    if (g_get_monotonic_time() > deadline)
+      g_error("the queue never overran");
+    g_usleep(1000);
+  }
+  g_assert_cmpuint(rig.pull(), ==, 0);
+  {
+    // The gate asks for a keyframe at 300 (request 2), and is held there.
+    std::unique_lock<std::mutex> guard(held.lock);
+    g_assert_true(held.cond.wait_for(guard, std::chrono::microseconds(kDeadlineUs),
+                                     [&] { return held.holding; }));
+  }
+  g_assert_cmpuint(rig.keyframe_requests, ==, 2);
+  rig.push(500, true); // the keyframe asked for
+  for (unsigned pts = 533; pts <= 833; pts += 33)
+    rig.push(pts, false); // 300 ms after it: the queue dropped it
+  while (rig.entered.load() < rig.pushed) {
+    if (g_get_monotonic_time() > deadline)
+      g_error("%u of %u buffers reached the queue", rig.entered.load(), rig.pushed);
+    g_usleep(1000);
+  }
+  {
+    std::lock_guard<std::mutex> guard(held.lock);
+    held.hold = false;
+    held.cond.notify_all();
+  }
+  while (rig.keyframe_requests.load() < 3) { // at the first frame after the keyframe's loss
+    if (g_get_monotonic_time() > deadline)
+      g_error("the lost keyframe was not asked for again");
+    g_usleep(1000);
+  }
+  rig.push(866, true);
+  g_assert_cmpuint(rig.pull(), ==, 33);
+  g_assert_cmpuint(rig.pull(), ==, 866); // the deltas between went nowhere
+  g_signal_handlers_disconnect_by_data(rig.queue, &overruns);
+}
+
 // A call that ends while its first keyframe is held: it goes nowhere, and the next call
 // starts as the first did.
 void test_disconnect_drops_the_held_keyframe() {
@@ -380,6 +468,8 @@ int main(int argc, char **argv) {
                   test_prime_again_after_the_hold_ended);
   g_test_add_func("/sink-input/frames-lost-in-the-queue-wait-for-a-keyframe",
                   test_frames_lost_in_the_queue_wait_for_a_keyframe);
+  g_test_add_func("/sink-input/keyframe-lost-in-the-queue-is-asked-for-again",
+                  test_keyframe_lost_in_the_queue_is_asked_for_again);
   g_test_add_func("/sink-input/disconnect-drops-the-held-keyframe",
                   test_disconnect_drops_the_held_keyframe);
   g_test_add_func("/sink-input/disconnect-while-paused-does-not-wait",
