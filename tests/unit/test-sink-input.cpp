@@ -39,7 +39,8 @@ struct Rig {
   std::unique_ptr<SinkInput> input;
   GstElement *queue = nullptr; // the input's, in the bin
   std::atomic<unsigned> keyframe_requests{0};
-  std::atomic<unsigned> entered{0}; // buffers into the queue
+  std::atomic<unsigned> entered{0};  // buffers into the queue
+  std::atomic<unsigned> overruns{0}; // the queue full, dropping its oldest
   unsigned pushed = 0;
 
   Rig() {
@@ -74,6 +75,10 @@ struct Rig {
           return GST_PAD_PROBE_OK;
         },
         &entered, nullptr);
+    g_signal_connect(queue, "overrun", G_CALLBACK(+[](GstElement *, gpointer data) {
+                       ++*static_cast<std::atomic<unsigned> *>(data);
+                     }),
+                     &overruns);
     g_autoptr(GstPad) out = gst_element_get_static_pad(source, "src");
     g_assert_cmpint(gst_pad_link(out, input->ghost()), ==, GST_PAD_LINK_OK);
     // Count the keyframe requests that reach the encoder.
@@ -90,6 +95,7 @@ struct Rig {
   }
 
   ~Rig() {
+    g_signal_handlers_disconnect_by_data(queue, &overruns);
     input.reset();
     gst_element_set_state(pipeline, GST_STATE_NULL);
     gst_object_unref(pipeline);
@@ -141,6 +147,26 @@ struct Rig {
     while (!done.load()) {
       if (g_get_monotonic_time() > deadline)
         g_error("the queue's src pad stayed busy");
+      g_usleep(1000);
+    }
+  }
+
+  // With a payloader that takes one buffer and then blocks (max-buffers=1), linked and
+  // open: a keyframe goes through, the queue's thread then waits with the next frame in the
+  // payloader, and three more come, 300 ms behind it. The queue keeps 200 ms, so it drops
+  // the oldest (66) to take the last: a gap. Returns once it has overrun.
+  void stall_until_the_queue_overruns() {
+    push(0, true);
+    drain();
+    push(33, false);
+    drain(false); // out of the queue: its thread waits with it in the payloader
+    push(66, false);
+    push(300, false);
+    push(333, false);
+    gint64 deadline = g_get_monotonic_time() + kDeadlineUs;
+    while (overruns.load() == 0) {
+      if (g_get_monotonic_time() > deadline)
+        g_error("the queue never overran");
       g_usleep(1000);
     }
   }
@@ -273,28 +299,11 @@ void test_prime_again_after_the_hold_ended() {
 // keyframe, asked for at once. (The same holds for frames dropped behind a held keyframe.)
 void test_frames_lost_in_the_queue_wait_for_a_keyframe() {
   Rig rig;
-  g_object_set(rig.payloader, "max-buffers", 1u, nullptr); // takes one, then blocks the queue
-  std::atomic<unsigned> overruns{0};
-  g_signal_connect(rig.queue, "overrun", G_CALLBACK(+[](GstElement *, gpointer data) {
-                     ++*static_cast<std::atomic<unsigned> *>(data);
-                   }),
-                   &overruns);
+  g_object_set(rig.payloader, "max-buffers", 1u, nullptr);
   g_autoptr(GstPad) sink = rig.payloader_sink();
   rig.input->connect(sink);
   rig.input->open();
-  rig.push(0, true);
-  rig.drain();
-  rig.push(33, false);
-  rig.drain(false); // out of the queue: its thread waits with it in the payloader
-  rig.push(66, false);
-  rig.push(300, false); // 300 ms behind the payloader: the queue keeps 200
-  rig.push(333, false); // and drops the oldest to take this one
-  gint64 deadline = g_get_monotonic_time() + kDeadlineUs;
-  while (overruns.load() == 0) {
-    if (g_get_monotonic_time() > deadline)
-      g_error("the queue never overran");
-    g_usleep(1000);
-  }
+  rig.stall_until_the_queue_overruns();
   g_assert_cmpuint(rig.pull(), ==, 0);
   g_assert_cmpuint(rig.pull(), ==, 33); // through before the gap
   rig.push(366, false);                 // nothing after it until the keyframe
@@ -303,7 +312,6 @@ void test_frames_lost_in_the_queue_wait_for_a_keyframe() {
   g_assert_cmpuint(rig.keyframe_requests, ==, 2); // open()'s, and the one after the gap
   rig.push(433, false);                           // and on from it
   g_assert_cmpuint(rig.pull(), ==, 433);
-  g_signal_handlers_disconnect_by_data(rig.queue, &overruns);
 }
 
 // The keyframe asked for after a gap is itself dropped by the queue, overrun again while the
@@ -337,28 +345,11 @@ void test_keyframe_lost_in_the_queue_is_asked_for_again() {
   g_autoptr(GstPad) sink = rig.payloader_sink();
   rig.input->connect(sink);
   rig.input->open(); // request 1
-  rig.push(0, true);
-  rig.drain();
-  rig.push(33, false);
-  rig.drain(false); // out of the queue: its thread waits with it in the payloader
   {
     std::lock_guard<std::mutex> guard(held.lock);
     held.hold = true;
   }
-  std::atomic<unsigned> overruns{0};
-  g_signal_connect(rig.queue, "overrun", G_CALLBACK(+[](GstElement *, gpointer data) {
-                     ++*static_cast<std::atomic<unsigned> *>(data);
-                   }),
-                   &overruns);
-  rig.push(66, false);
-  rig.push(300, false); // the queue keeps 200 ms: 66 goes, a gap
-  rig.push(333, false);
-  gint64 deadline = g_get_monotonic_time() + kDeadlineUs;
-  while (overruns.load() == 0) {
-    if (g_get_monotonic_time() > deadline)
-      g_error("the queue never overran");
-    g_usleep(1000);
-  }
+  rig.stall_until_the_queue_overruns();
   g_assert_cmpuint(rig.pull(), ==, 0);
   {
     // The gate asks for a keyframe at 300 (request 2), and is held there.
@@ -370,6 +361,7 @@ void test_keyframe_lost_in_the_queue_is_asked_for_again() {
   rig.push(500, true); // the keyframe asked for
   for (unsigned pts = 533; pts <= 833; pts += 33)
     rig.push(pts, false); // 300 ms after it: the queue dropped it
+  gint64 deadline = g_get_monotonic_time() + kDeadlineUs;
   while (rig.entered.load() < rig.pushed) {
     if (g_get_monotonic_time() > deadline)
       g_error("%u of %u buffers reached the queue", rig.entered.load(), rig.pushed);
@@ -388,7 +380,6 @@ void test_keyframe_lost_in_the_queue_is_asked_for_again() {
   rig.push(866, true);
   g_assert_cmpuint(rig.pull(), ==, 33);
   g_assert_cmpuint(rig.pull(), ==, 866); // the deltas between went nowhere
-  g_signal_handlers_disconnect_by_data(rig.queue, &overruns);
 }
 
 // A call that ends while its first keyframe is held: it goes nowhere, and the next call
