@@ -29,8 +29,8 @@
 // for the next frame's first packet (up to a frame interval) or, with none,
 // its whole latency. Traced in tools/bench/trace-call.mjs: 6-23 ms of the
 // first picture in four calls of six. The first packet now waits, up to
-// kEventsOutWait, for those events to leave, so the burst's second packet
-// starts the stream.
+// 20 ms (kEventsOutWait), for those events to leave, so the burst's second
+// packet starts the stream.
 //
 // Lip-sync, or not. rtpbin plays the peer's audio and video in step: from
 // the peer's RTCP sender reports it delays whichever stream is ahead (the
