@@ -76,11 +76,6 @@ void SinkInput::on_overrun(GstElement *, gpointer data) {
   if (!self->resync_.exchange(true))
     GST_INFO_OBJECT(self->bin_, "%s: the queue overran and drops video: waiting for a keyframe",
                     self->name_.c_str());
-  else
-    // Still waiting: the keyframe asked for may be what the queue drops
-    // now (a CPU too busy to keep up overruns it again and again), and
-    // the encoder's next scheduled one is seconds away. Ask again.
-    self->resync_asked_ = false;
 }
 
 void SinkInput::set_on_eos(std::function<void()> on_eos) {
@@ -123,12 +118,12 @@ GstPadProbeReturn SinkInput::gate(GstPad *, GstPadProbeInfo *info, gpointer data
   if (self->resync_) {
     if (!keyframe) {
       // Between calls open() asks for the keyframe; the peer sees no gap.
-      if (self->open_ && !self->resync_asked_.exchange(true))
-        self->request_keyframe();
+      if (self->open_)
+        self->request_resync_keyframe();
       return GST_PAD_PROBE_DROP;
     }
     self->resync_ = false;
-    self->resync_asked_ = false;
+    self->resync_asked_at_us_ = 0;
   }
   if (self->open_)
     return GST_PAD_PROBE_OK;
@@ -244,6 +239,21 @@ void SinkInput::request_keyframe() {
   GST_DEBUG_OBJECT(bin_, "%s: asking the encoder for a keyframe", name_.c_str());
   gst_pad_send_event(queue_src_.get(),
                      gst_video_event_new_upstream_force_key_unit(GST_CLOCK_TIME_NONE, TRUE, 0));
+}
+
+// The queue's thread, waiting for a keyframe after an overrun: asks for one
+// at once, and again every kQueueMs until it comes. A keyframe asked for
+// reaches the gate within the queue's length unless the queue dropped it
+// too (a CPU too busy to keep up overruns it again and again) or the
+// encoder never made it; the next scheduled one is seconds away (128 frames
+// at vp8enc's defaults). No faster: each keyframe costs the encoder more,
+// on a CPU that already cannot keep up.
+void SinkInput::request_resync_keyframe() {
+  gint64 now = g_get_monotonic_time();
+  if (resync_asked_at_us_ != 0 && now - resync_asked_at_us_ < gint64(kQueueMs) * 1000)
+    return;
+  resync_asked_at_us_ = now;
+  request_keyframe();
 }
 
 void SinkInput::prime() {

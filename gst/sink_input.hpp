@@ -67,6 +67,7 @@ private:
   static void on_overrun(GstElement *queue, gpointer self);
   GstPadProbeReturn hold();
   void request_keyframe();
+  void request_resync_keyframe();
 
   // What the queue keeps before it drops its oldest (a stalled path), and
   // how long the gate holds a call's first keyframe, with what follows it
@@ -90,9 +91,10 @@ private:
   bool holding_ = false;             // the queue's thread holds it now
   unsigned calls_ended_ = 0;         // disconnect()s so far
   // The queue dropped video (on_overrun): the gate drops frames until a
-  // keyframe, asked for once (resync_asked_) if a call is open.
+  // keyframe, asked for while a call is open (request_resync_keyframe; when
+  // last, on the queue's thread only).
   std::atomic<bool> resync_{false};
-  std::atomic<bool> resync_asked_{false};
+  gint64 resync_asked_at_us_ = 0;
   std::atomic<bool> eos_{false};
   std::mutex lock_; // guards codec_, caps_ and on_eos_
   const Codec *codec_ = nullptr;

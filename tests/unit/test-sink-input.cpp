@@ -315,10 +315,10 @@ void test_frames_lost_in_the_queue_wait_for_a_keyframe() {
 }
 
 // The keyframe asked for after a gap is itself dropped by the queue, overrun again while the
-// gate waits for it (a CPU too busy to keep up): it is asked for again, instead of the picture
-// waiting for the encoder's next scheduled keyframe, seconds away. The queue's thread is held
-// inside the first request (an upstream event probe on the encoder's pad) while the queue
-// overruns.
+// gate waits for it (a CPU too busy to keep up): it is asked for again once the queue's length
+// (200 ms) has passed without it, instead of the picture waiting for the encoder's next
+// scheduled keyframe, seconds away. The queue's thread is held inside the first request (an
+// upstream event probe on the encoder's pad) while the queue overruns.
 void test_keyframe_lost_in_the_queue_is_asked_for_again() {
   Rig rig;
   g_object_set(rig.payloader, "max-buffers", 1u, nullptr); // takes one, then blocks the queue
@@ -372,14 +372,19 @@ void test_keyframe_lost_in_the_queue_is_asked_for_again() {
     held.hold = false;
     held.cond.notify_all();
   }
-  while (rig.keyframe_requests.load() < 3) { // at the first frame after the keyframe's loss
+  // Frames at 30 a second, as an encoder makes them, until one is dropped 200 ms after the
+  // second request and comes with the third.
+  unsigned pts = 866;
+  while (rig.keyframe_requests.load() < 3) {
     if (g_get_monotonic_time() > deadline)
       g_error("the lost keyframe was not asked for again");
-    g_usleep(1000);
+    rig.push(pts += 33, false);
+    g_usleep(33000);
   }
-  rig.push(866, true);
+  g_assert_cmpuint(rig.keyframe_requests, ==, 3);
+  rig.push(pts += 33, true);
   g_assert_cmpuint(rig.pull(), ==, 33);
-  g_assert_cmpuint(rig.pull(), ==, 866); // the deltas between went nowhere
+  g_assert_cmpuint(rig.pull(), ==, pts); // the deltas between went nowhere
 }
 
 // A call that ends while its first keyframe is held: it goes nowhere, and the next call
