@@ -43,8 +43,10 @@ void tolerate_upstream_criticals() {
   static std::once_flag once;
   std::call_once(once, [] {
     harness_log_handler = g_log_set_default_handler(log_without_bailing_out, nullptr);
-    g_test_log_set_fatal_handler(is_fatal, nullptr);
   });
+  // Every time: g_test clears the fatal handler as each test case starts,
+  // so one installed by an earlier case no longer counts.
+  g_test_log_set_fatal_handler(is_fatal, nullptr);
 }
 
 } // namespace webrtccall::test

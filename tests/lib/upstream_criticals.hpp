@@ -16,10 +16,11 @@
 
 namespace webrtccall::test {
 
-// Installs the filter once per process, after g_test_init: the race is logged
-// as a plain critical, neither aborting the process nor announced as "Bail
-// out!" on the TAP stream; every other critical still ends the test.
-// CallEndpoint calls it.
+// Installs the filter for the running test case, after g_test_init: the race
+// is logged as a plain critical, neither aborting the process nor announced
+// as "Bail out!" on the TAP stream; every other critical still ends the test.
+// g_test forgets the fatal part at the start of each test case, so each case
+// calls it (CallEndpoint's constructor does).
 void tolerate_upstream_criticals();
 
 } // namespace webrtccall::test
