@@ -241,6 +241,8 @@ bool CallSession::start() {
   if (GObject *agent = nice_agent_of(webrtc_)) {
     if (g_object_class_find_property(G_OBJECT_GET_CLASS(agent), "upnp"))
       g_object_set(agent, "upnp", gboolean(config_.upnp), nullptr);
+    if (g_object_class_find_property(G_OBJECT_GET_CLASS(agent), "ice-tcp"))
+      g_object_set(agent, "ice-tcp", gboolean(config_.ice_tcp), nullptr);
     g_object_unref(agent);
   }
   if (!set_ice_pacing(webrtc_, config_.ice_pacing_ms))

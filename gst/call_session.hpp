@@ -37,6 +37,7 @@ struct CallConfig {
   std::vector<std::string> signaled_turn_servers;
   std::vector<std::string> ice_addresses; // empty: every interface
   bool upnp = false;
+  bool ice_tcp = true;
   unsigned ice_pacing_ms = 5; // ice_pacing.hpp
   unsigned latency_ms = 200;
   bool lip_sync = true;

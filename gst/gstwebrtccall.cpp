@@ -60,6 +60,7 @@ enum {
   PROP_TURN_SERVER,
   PROP_ICE_ADDRESSES,
   PROP_UPNP,
+  PROP_ICE_TCP,
   PROP_ICE_PACING,
   PROP_LATENCY,
   PROP_LIP_SYNC,
@@ -140,6 +141,7 @@ struct GstWebRTCCallPrivate {
   std::string turn_server;
   std::string ice_addresses;
   bool upnp = false;
+  bool ice_tcp = true;
   unsigned ice_pacing = kDefaultIcePacing;
   unsigned latency = kDefaultLatency;
   bool lip_sync = true;
@@ -283,6 +285,9 @@ static void gst_webrtc_call_set_property(GObject *object, guint prop_id, const G
   case PROP_UPNP:
     priv->upnp = g_value_get_boolean(value);
     break;
+  case PROP_ICE_TCP:
+    priv->ice_tcp = g_value_get_boolean(value);
+    break;
   case PROP_ICE_PACING:
     priv->ice_pacing = g_value_get_uint(value);
     break;
@@ -352,6 +357,9 @@ static void gst_webrtc_call_get_property(GObject *object, guint prop_id, GValue 
     break;
   case PROP_UPNP:
     g_value_set_boolean(value, priv->upnp);
+    break;
+  case PROP_ICE_TCP:
+    g_value_set_boolean(value, priv->ice_tcp);
     break;
   case PROP_ICE_PACING:
     g_value_set_uint(value, priv->ice_pacing);
@@ -490,6 +498,7 @@ static ControllerSettings snapshot_settings(GstWebRTCCallPrivate *priv) {
   s.call.stun_server = priv->stun_server;
   s.call.turn_server = priv->turn_server;
   s.call.upnp = priv->upnp;
+  s.call.ice_tcp = priv->ice_tcp;
   s.call.ice_pacing_ms = priv->ice_pacing;
   s.call.latency_ms = priv->latency;
   s.call.lip_sync = priv->lip_sync;
@@ -812,6 +821,11 @@ static void gst_webrtc_call_class_init(GstWebRTCCallClass *klass) {
             "Let ICE map ports with UPnP. Off by default: libnice would send SSDP multicast on "
             "every gathering.",
             FALSE);
+  bool_prop(PROP_ICE_TCP, "ice-tcp", "ICE-TCP",
+            "Also gather TCP candidates (RFC 6544), a way through where UDP is blocked. Media "
+            "over TCP stalls behind any lost or late packet, and ICE may pick a TCP pair when a "
+            "UDP check is lost; false: UDP only (and TURN, where set).",
+            TRUE);
   g_object_class_install_property(
       object_class, PROP_ICE_PACING,
       g_param_spec_uint("ice-pacing", "ICE pacing",

@@ -15,7 +15,9 @@
 #include <cstdio>
 #include <cstring>
 #include <memory>
+#include <optional>
 #include <string>
+#include <vector>
 
 using namespace webrtccall::test;
 
@@ -164,6 +166,50 @@ void test_no_stream_warns_and_offers() {
   g_assert_true(message.find("offer") != std::string::npos);
 }
 
+// The candidates `callee` gets after the offer, until none has come for 1 s.
+std::vector<std::string> candidates_after_offer(WsClient &callee) {
+  std::vector<std::string> found;
+  while (std::optional<Frame> frame = callee.receive(1000)) {
+    Json message(frame->payload);
+    if (std::strcmp(message.str("type"), "candidate") != 0)
+      continue;
+    JsonObject *candidate = message.object("candidate");
+    g_assert_nonnull(candidate);
+    found.emplace_back(json_object_get_string_member(candidate, "candidate"));
+  }
+  return found;
+}
+
+unsigned count_containing(const std::vector<std::string> &candidates, const char *text) {
+  unsigned n = 0;
+  for (const auto &candidate : candidates)
+    n += candidate.find(text) != std::string::npos;
+  return n;
+}
+
+// ice-tcp=false: the element offers UDP candidates only, so that no call of
+// it runs over TCP, where media stalls behind any lost packet. At the
+// default it offers TCP candidates as well (RFC 6544's "tcptype").
+void test_ice_tcp_off_gathers_udp_only() {
+  for (bool ice_tcp : {true, false}) {
+    ServerProcess server = ServerProcess::ours();
+    EndpointOptions o = caller(server, "vp8enc deadline=1");
+    o.properties = ice_tcp ? "" : "ice-tcp=false";
+    CallEndpoint alice(o);
+    alice.play();
+    alice.wait_state("logged-in", kWaitMs);
+    WsClient bob(server.url());
+    bob.login("bob");
+    next_offer(bob);
+    std::vector<std::string> candidates = candidates_after_offer(bob);
+    g_assert_cmpuint(count_containing(candidates, " UDP "), >, 0);
+    if (ice_tcp)
+      g_assert_cmpuint(count_containing(candidates, " TCP "), >, 0);
+    else
+      g_assert_cmpuint(count_containing(candidates, " TCP "), ==, 0);
+  }
+}
+
 } // namespace
 
 int main(int argc, char **argv) {
@@ -172,5 +218,6 @@ int main(int argc, char **argv) {
   g_test_add_func("/offer/ssrc-without-another-frame", test_ssrc_without_another_frame);
   g_test_add_func("/offer/waits-for-a-late-stream", test_offer_waits_for_a_late_stream);
   g_test_add_func("/offer/no-stream-warns-and-offers", test_no_stream_warns_and_offers);
+  g_test_add_func("/offer/ice-tcp-off-gathers-udp-only", test_ice_tcp_off_gathers_udp_only);
   return g_test_run();
 }

@@ -77,17 +77,18 @@ void test_properties_have_defaults_and_round_trip() {
   g_autoptr(GstElement) element = make();
   g_autofree char *server = nullptr;
   gboolean auto_answer = FALSE, end_on_hangup = FALSE, decode = FALSE, upnp = TRUE;
-  gboolean lip_sync = FALSE;
+  gboolean lip_sync = FALSE, ice_tcp = FALSE;
   guint latency = 0, call_timeout = 0, reconnect = 0, stats = 0;
   g_object_get(element, "server", &server, "auto-answer", &auto_answer, "end-on-hangup",
                &end_on_hangup, "decode", &decode, "upnp", &upnp, "latency", &latency, "lip-sync",
                &lip_sync, "call-timeout", &call_timeout, "reconnect-timeout", &reconnect,
-               "stats-interval", &stats, nullptr);
+               "stats-interval", &stats, "ice-tcp", &ice_tcp, nullptr);
   g_assert_cmpstr(server, ==, "ws://127.0.0.1:9090");
   g_assert_true(auto_answer);
   g_assert_true(end_on_hangup);
   g_assert_true(decode);
   g_assert_false(upnp);
+  g_assert_true(ice_tcp);
   g_assert_cmpuint(latency, ==, 200);
   g_assert_true(lip_sync);
   g_assert_cmpuint(call_timeout, ==, 30);
