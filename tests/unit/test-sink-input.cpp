@@ -270,7 +270,7 @@ void test_held_keyframe_dropped_when_the_path_is_late() {
   g_assert_cmpuint(rig.pull(), ==, 100);
 }
 
-// The element primes when its description goes out and again when the ICE checks begin: the
+// The element primes once a call's senders are linked and again when the ICE checks begin: the
 // second asks for nothing while the first keyframe is held, and asks anew once it was dropped
 // (a callee that took its time to answer).
 void test_prime_again_after_the_hold_ended() {
