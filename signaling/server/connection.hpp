@@ -2,14 +2,14 @@
 // Knows nothing of the protocol: complete text messages go to its owner.
 #pragma once
 
-#include "common/gobject_ptr.hpp"
-#include "connection_loops.hpp"
 #include "limits.hpp"
 #include "registry.hpp"
+#include "socket_poller.hpp"
+#include "websocket.hpp"
 
-#include <libsoup/soup.h>
+#include <gio/gio.h>
 
-#include <memory>
+#include <cstdint>
 #include <string>
 #include <string_view>
 
@@ -18,7 +18,7 @@ namespace webrtccall::server {
 class Connection;
 
 // What a connection reports to its owner (the Server). All calls come on the
-// server's main thread, with the server's context as the thread-default.
+// server's main thread.
 class ConnectionOwner {
 public:
   virtual ~ConnectionOwner() = default;
@@ -30,13 +30,11 @@ public:
   virtual void on_closed(Connection &connection) = 0;
 };
 
-// Made inside its loop (InConnectionLoop), where `socket` was made too: every
-// libsoup call on it runs there.
-class Connection {
+class Connection final : private WebSocketListener, private SocketPoller::Watcher {
 public:
-  Connection(ConnectionId id, std::string address, SoupWebsocketConnection *socket,
-             GIOStream *base_stream, const Limits &limits, ConnectionOwner &owner,
-             ConnectionLoops::Loop &loop, std::unique_ptr<SocketWatch> socket_watch);
+  // `stream`: the upgraded HTTP connection (plain or TLS), `fd` its socket.
+  Connection(ConnectionId id, std::string address, GIOStream *stream, int fd, bool tls,
+             const Limits &limits, SocketPoller &poller, ConnectionOwner &owner);
   ~Connection();
   Connection(const Connection &) = delete;
   Connection &operator=(const Connection &) = delete;
@@ -44,33 +42,31 @@ public:
   ConnectionId id() const { return id_; }
   const std::string &address() const { return address_; }
 
-  void send(const std::string &text);
+  void send(std::string_view text);
   // Starts a clean close. The owner hears on_gone now and on_closed later.
-  void close(gushort code, const char *reason);
+  void close(std::uint16_t code, const char *reason);
 
 private:
-  static void on_message(SoupWebsocketConnection *socket, gint type, GBytes *message,
-                         gpointer self);
-  static void on_pong(SoupWebsocketConnection *socket, GBytes *message, gpointer self);
-  static void on_error(SoupWebsocketConnection *socket, GError *error, gpointer self);
-  static void on_closing(SoupWebsocketConnection *socket, gpointer self);
-  static void on_closed(SoupWebsocketConnection *socket, gpointer self);
-  static gboolean on_keepalive_check(gpointer self);
+  // WebSocketListener
+  void on_message(bool text, std::string_view payload) override;
+  void on_pong() override;
+  void on_closing() override;
+  void on_problem(const std::string &problem) override;
+  void on_closed() override;
+  // SocketPoller::Watcher, a timer alone: the keepalive
+  void on_socket_ready(std::uint32_t) override {}
+  void on_timer() override;
 
-  void start_keepalive_pings();
   bool admit_message(); // the rate limit: true if the message may be handled
   void report_gone();
 
   ConnectionId id_;
   std::string address_;
-  GObjectPtr<SoupWebsocketConnection> socket_;
-  GObjectPtr<GIOStream> base_stream_; // the stolen HTTP stream under socket_; closed with it
-  const Limits &limits_;              // owned by the Server, which outlives us
+  const Limits &limits_; // owned by the Server, which outlives us
+  SocketPoller &poller_; // owned by the Server, which outlives us
   ConnectionOwner &owner_;
-  ConnectionLoops::Loop &loop_; // owned by the Server's ConnectionLoops, which outlive us
-  std::unique_ptr<SocketWatch> socket_watch_; // may be null: libsoup's own sources then
-  GSourcePtr keepalive_start_; // one-shot: turns libsoup's pings on
-  GSourcePtr keepalive_check_;
+  WebSocket socket_;
+  SocketPoller::Token keepalive_ = 0;
   gint64 last_seen_us_; // monotonic: last message or pong
   double tokens_;       // rate limit bucket
   gint64 tokens_at_us_; // when the bucket was last filled

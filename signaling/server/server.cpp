@@ -1,7 +1,6 @@
 #include "server.hpp"
 
 #include "directory_factory.hpp"
-#include "frame_limit_stream.hpp"
 #include "message_log.hpp"
 #include "protocol/parse.hpp"
 #include "protocol/serialize.hpp"
@@ -99,7 +98,7 @@ bool Server::start(GError **error, std::function<void()> ready) {
   soup_ = adopt(SOUP_SERVER(g_object_new(SOUP_TYPE_SERVER, "server-header",
                                          "webrtccall-signaling/" WEBRTCCALL_VERSION, nullptr)));
   soup_server_add_handler(soup_.get(), nullptr, on_request, this, nullptr);
-  loops_ = std::make_unique<ConnectionLoops>();
+  poller_ = std::make_unique<SocketPoller>(g_main_context_get_thread_default());
 
   service_ = adopt(g_socket_service_new());
   GSocketListener *listener = G_SOCKET_LISTENER(service_.get());
@@ -177,8 +176,7 @@ gboolean Server::on_incoming(GSocketService *, GSocketConnection *socket, GObjec
   // relayed right after an offer, or a burst of candidates, arrived 40 ms
   // late (docs/benchmarks.md, "Signaling"). Each message is one write, so
   // nothing is gained by coalescing.
-  g_socket_set_option(g_socket_connection_get_socket(socket), IPPROTO_TCP, TCP_NODELAY, 1,
-                      nullptr);
+  g_socket_set_option(g_socket_connection_get_socket(socket), IPPROTO_TCP, TCP_NODELAY, 1, nullptr);
 
   std::string address = address_string(remote, false);
   const Limits &limits = self->options_.limits;
@@ -341,41 +339,24 @@ void Server::on_upgrade_written(SoupServerMessage *message, gpointer data) {
   GSocketAddress *remote = soup_server_message_get_remote_address(message);
   std::string peer = address_string(remote, true);
   ConnectionId id = self->next_id_++;
-  ConnectionLoops::Loop &loop = self->loops_->loop_for(id);
-  int socket_fd = -1;
   auto accepted = self->accepted_by_peer_.find(peer);
-  if (accepted != self->accepted_by_peer_.end()) {
-    accepted->second->handshake_deadline.reset();
-    socket_fd = g_socket_get_fd(g_socket_connection_get_socket(accepted->second->socket));
-    self->loops_->claim_fd(socket_fd);
+  if (accepted == self->accepted_by_peer_.end()) {
+    // Every connection SoupServer serves came through on_incoming.
+    g_warning("connection %" G_GUINT64_FORMAT ": no accepted socket from %s; dropping it", id,
+              peer.c_str());
+    g_autoptr(GIOStream) stream = soup_server_message_steal_connection(message);
+    if (stream)
+      g_io_stream_close_async(stream, G_PRIORITY_DEFAULT, nullptr, nullptr, nullptr);
+    return;
   }
-
-  const char *origin =
-      soup_message_headers_get_one(soup_server_message_get_request_headers(message), "Origin");
+  accepted->second->handshake_deadline.reset();
+  int fd = g_socket_get_fd(g_socket_connection_get_socket(accepted->second->socket));
   g_autoptr(GIOStream) stream = soup_server_message_steal_connection(message);
-  g_autoptr(GInputStream) limited = webrtccall_frame_limit_stream_new(
-      g_io_stream_get_input_stream(stream), self->options_.limits.max_message_bytes);
-  g_autoptr(GIOStream) wrapped =
-      g_simple_io_stream_new(limited, g_io_stream_get_output_stream(stream));
   g_info("connection %" G_GUINT64_FORMAT ": WebSocket from %s", id, peer.c_str());
-  Connection *added = nullptr;
-  {
-    InConnectionLoop in_loop(loop); // the socket's sources go there from the start
-    g_autoptr(SoupWebsocketConnection) socket =
-        soup_websocket_connection_new(wrapped, soup_server_message_get_uri(message),
-                                      SOUP_WEBSOCKET_CONNECTION_SERVER, origin, nullptr, nullptr);
-    // The loop watches the socket and tells the stream under libsoup when
-    // it is readable (connection_loops.hpp).
-    std::unique_ptr<SocketWatch> watch;
-    if (socket_fd >= 0)
-      watch = std::make_unique<SocketWatch>(loop, socket_fd,
-                                            WEBRTCCALL_FRAME_LIMIT_STREAM(limited));
-    auto connection = std::make_unique<Connection>(id, peer, socket, stream,
-                                                   self->options_.limits, *self, loop,
-                                                   std::move(watch));
-    added = connection.get();
-    self->connections_.emplace(id, std::move(connection));
-  }
+  auto connection = std::make_unique<Connection>(id, peer, stream, fd, bool(self->certificate_),
+                                                 self->options_.limits, *self->poller_, *self);
+  Connection *added = connection.get();
+  self->connections_.emplace(id, std::move(connection));
   if (self->options_.greeting)
     added->send("Hello world");
 }
@@ -440,7 +421,7 @@ void Server::close(ConnectionId connection, const std::string &why) {
   if (it == connections_.end())
     return;
   g_info("connection %" G_GUINT64_FORMAT ": closing: %s", connection, why.c_str());
-  it->second->close(SOUP_WEBSOCKET_CLOSE_POLICY_VIOLATION, why.c_str());
+  it->second->close(websocket::close_code::kPolicyViolation, why.c_str());
 }
 
 void Server::on_text(Connection &connection, std::string_view text) {
@@ -480,7 +461,7 @@ void Server::stop(std::function<void()> done) {
     ids.push_back(id);
   for (ConnectionId id : ids)
     if (auto it = connections_.find(id); it != connections_.end())
-      it->second->close(SOUP_WEBSOCKET_CLOSE_GOING_AWAY, "server shutting down");
+      it->second->close(websocket::close_code::kGoingAway, "server shutting down");
   stop_deadline_.reset(g_timeout_source_new(kStopGraceMs));
   g_source_set_callback(
       stop_deadline_.get(),

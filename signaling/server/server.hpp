@@ -8,10 +8,10 @@
 
 #include "common/gobject_ptr.hpp"
 #include "connection.hpp"
-#include "connection_loops.hpp"
 #include "directory.hpp"
 #include "limits.hpp"
 #include "router.hpp"
+#include "socket_poller.hpp"
 
 #include <gio/gio.h>
 #include <libsoup/soup.h>
@@ -100,7 +100,7 @@ private:
   GObjectPtr<GTlsCertificate> certificate_; // when serving TLS
   guint16 port_ = 0;
   ConnectionId next_id_ = 1;
-  std::unique_ptr<ConnectionLoops> loops_; // made by start(); outlives connections_
+  std::unique_ptr<SocketPoller> poller_; // made by start(); outlives connections_
   std::unordered_map<ConnectionId, std::unique_ptr<Connection>> connections_;
   std::unordered_map<GSocketConnection *, std::unique_ptr<Accepted>> accepted_; // weak refs
   std::unordered_map<std::string, Accepted *> accepted_by_peer_; // "ip:port" -> entry

@@ -4,10 +4,13 @@
      target) runs clean;
   2. the targets then fuzz side by side, each for SECONDS from its committed
      seed corpus, each finding nothing.
-A fuzzer keeps one core busy, so on two cores two targets take the time of
-one. A crash leaves its input in the target's work folder; the TAP output
-names it and says where to commit it so that it becomes a regression test.
-Each fuzzer's whole output is kept in WORK_DIR/fuzz.log.
+Each fuzzer runs for SECONDS of wall time, so the test takes the time of one
+target however many there are: a fuzzer keeps one core busy, and with more
+targets than cores they share the cores (three on two: two thirds of a core
+each). Each run's case says how much CPU time its fuzzer had. A crash leaves
+its input in the target's work folder; the TAP output names it and says where
+to commit it so that it becomes a regression test. Each fuzzer's whole output
+is kept in WORK_DIR/fuzz.log.
 
 usage: run-fuzzer.py SECONDS FUZZER SEED_DIR REGRESSION_DIR WORK_DIR
                              [FUZZER SEED_DIR REGRESSION_DIR WORK_DIR ...]"""
@@ -60,7 +63,10 @@ class Target:
 
     def finish(self, number, seconds):
         """Case `number`: the run found nothing. Returns whether it did."""
-        status = self.process.wait()
+        # wait4 rather than wait: the fuzzer's own CPU time shows the share of the cores it had.
+        _, wait_status, usage = os.wait4(self.process.pid, 0)
+        status = self.process.returncode = os.waitstatus_to_exitcode(wait_status)
+        cpu_seconds = usage.ru_utime + usage.ru_stime
         with open(self.log_name, errors="replace") as log:
             output = log.read()
         ok = status == 0
@@ -78,8 +84,8 @@ class Target:
                       ("\nrun it again: %s %s" % (self.fuzzer, inputs[0]) if inputs else "") +
                       "\ncommit it as tests/fuzz/regressions/%s/<name> once fixed"
                       % self.name.replace("fuzz-", ""))
-        report(number, ok, "%s runs %s s (%s inputs) without a crash" % (self.name, seconds,
-                                                                          summary), detail)
+        report(number, ok, "%s runs %s s (%s inputs, %.0f s of CPU) without a crash"
+               % (self.name, seconds, summary, cpu_seconds), detail)
         return ok
 
 

@@ -3,6 +3,7 @@
 #include "wait_deadline.hpp"
 
 #include <glib.h>
+#include <sys/socket.h>
 
 #include <cstring>
 #include <random>
@@ -218,16 +219,31 @@ bool WsClient::try_send_frame(std::uint8_t opcode, bool final_frame, const std::
   frame.append(mask, 4);
   for (std::size_t i = 0; i < payload.size(); i++)
     frame += char(payload[i] ^ mask[i % 4]);
+  return send_all(frame);
+}
+
+bool WsClient::send_all(const std::string &bytes) {
   g_autoptr(GError) error = nullptr;
   std::size_t sent = 0;
-  while (sent < frame.size()) {
-    gssize n = g_socket_send_with_blocking(socket_, frame.data() + sent, frame.size() - sent, TRUE,
+  while (sent < bytes.size()) {
+    gssize n = g_socket_send_with_blocking(socket_, bytes.data() + sent, bytes.size() - sent, TRUE,
                                            nullptr, &error);
     if (n <= 0)
       return false;
     sent += std::size_t(n);
   }
   return true;
+}
+
+void WsClient::send_raw(const std::string &bytes) {
+  if (!send_all(bytes))
+    g_error("cannot send raw bytes: the server closed the connection");
+}
+
+void WsClient::set_receive_buffer(int bytes) {
+  g_autoptr(GError) error = nullptr;
+  if (!g_socket_set_option(socket_, SOL_SOCKET, SO_RCVBUF, bytes, &error))
+    g_error("cannot set SO_RCVBUF: %s", error->message);
 }
 
 void WsClient::send_text(const std::string &text) {
@@ -250,6 +266,10 @@ std::optional<Frame> WsClient::receive(int timeout_ms) {
       continue;
     return frame;
   }
+}
+
+std::optional<Frame> WsClient::receive_any(int timeout_ms) {
+  return read_frame(wait_deadline(timeout_ms));
 }
 
 Json WsClient::expect_json(const char *what, int timeout_ms) {

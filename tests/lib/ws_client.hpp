@@ -75,9 +75,16 @@ public:
                   bool rsv1 = false);
   // Returns false instead of failing when the server has closed the socket.
   bool try_send_frame(std::uint8_t opcode, bool final_frame, const std::string &payload);
+  // Bytes as they are, for frames no client should send (unmasked ones).
+  void send_raw(const std::string &bytes);
+  // The socket's receive buffer (SO_RCVBUF): small, for a client that reads
+  // nothing and must not let the kernel take in what the server queues.
+  void set_receive_buffer(int bytes);
 
   // The next data or close frame; answers pings unless answer_pings is false.
   std::optional<Frame> receive(int timeout_ms);
+  // The next frame of any kind, pings and pongs included, nothing answered.
+  std::optional<Frame> receive_any(int timeout_ms);
   // The next text message that is a JSON object; skips others (the tutorial
   // server's "Hello world"). Fails the test after `timeout_ms`.
   Json expect_json(const char *what, int timeout_ms = 3000);
@@ -98,6 +105,7 @@ public:
   unsigned pings_seen = 0;
 
 private:
+  bool send_all(const std::string &bytes);
   bool read_exact(char *buffer, std::size_t size, gint64 deadline_us);
   std::optional<Frame> read_frame(gint64 deadline_us);
 

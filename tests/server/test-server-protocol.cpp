@@ -281,8 +281,8 @@ void test_presence_can_be_turned_off() {
 }
 
 // Connections come and go by the thousand, closed abruptly, cleanly and as
-// the client goes: their socket numbers are reused across the server's
-// connection loops and their ids come round the loops (connection_loops.hpp).
+// the client goes: their socket numbers are reused while the server's epoll
+// set may still hold events for the sockets closed (socket_poller.hpp).
 // Every new client must be served, while a call set up before keeps relaying.
 void test_reused_socket_numbers_are_served() {
   ServerProcess server = ServerProcess::ours();
@@ -290,7 +290,7 @@ void test_reused_socket_numbers_are_served() {
   alice.login("alice");
   bob.login("bob");
   establish(alice, "bob", bob, "alice");
-  for (int i = 0; i < 1200; i++) { // past the 1,024 loops, so ids come round
+  for (int i = 0; i < 1200; i++) {
     WsClient visitor(server.url());
     visitor.login("visitor-" + std::to_string(i));
     if (i % 3 == 0)

@@ -1,0 +1,280 @@
+#include "websocket.hpp"
+
+#include <sys/epoll.h>
+#include <sys/socket.h>
+
+#include <algorithm>
+#include <cerrno>
+
+namespace webrtccall::server {
+
+namespace {
+
+using websocket::Incoming;
+using websocket::Opcode;
+
+// How long a client has to answer our close frame, as libsoup gave it.
+constexpr gint64 kCloseWaitUs = 5 * G_USEC_PER_SEC;
+// Bytes read from one client in one turn: a client sending without pause
+// must not keep the others waiting.
+constexpr std::size_t kReadBudgetBytes = 256 * 1024;
+// Frames waiting for a client that does not read: past this, it is dropped
+// rather than let grow the server's memory.
+constexpr std::size_t kMaxQueuedBytes = 1024 * 1024;
+// A write buffer this large is given back once it is empty.
+constexpr std::size_t kKeptBufferBytes = 64 * 1024;
+constexpr std::uint32_t kHangUpEvents = EPOLLRDHUP | EPOLLHUP | EPOLLERR;
+
+} // namespace
+
+WebSocket::WebSocket(GIOStream *stream, int fd, bool tls, std::size_t max_message_bytes,
+                     SocketPoller &poller, WebSocketListener &listener)
+    : stream_(ref(stream)), input_(G_POLLABLE_INPUT_STREAM(g_io_stream_get_input_stream(stream))),
+      output_(G_POLLABLE_OUTPUT_STREAM(g_io_stream_get_output_stream(stream))), fd_(fd), tls_(tls),
+      reader_(max_message_bytes), poller_(poller), listener_(listener) {
+  token_ = poller_.watch(fd_, *this);
+  if (token_ == 0) {
+    // Only a programming error makes epoll refuse a new socket; a timer
+    // alone still lets the failure end the connection through the poller.
+    std::string problem = std::string("cannot watch the socket: ") + g_strerror(errno);
+    token_ = poller_.watch(-1, *this);
+    fail(std::move(problem));
+    return;
+  }
+  // libsoup may have read past the upgrade request, and epoll does not know
+  // what libsoup holds: the first read goes through libsoup's stream.
+  poller_.set_timer(token_, 0);
+}
+
+WebSocket::~WebSocket() {
+  if (state_ == State::kClosed)
+    return;
+  poller_.unwatch(token_);
+  g_io_stream_close_async(stream_.get(), G_PRIORITY_DEFAULT, nullptr, nullptr, nullptr);
+}
+
+void WebSocket::send_text(std::string_view text) {
+  send_frame(Opcode::kText, text);
+}
+
+void WebSocket::ping() {
+  send_frame(Opcode::kPing, {});
+}
+
+void WebSocket::close(std::uint16_t code, std::string_view reason) {
+  send_close(code, reason);
+}
+
+void WebSocket::on_socket_ready(std::uint32_t events) {
+  if (events & EPOLLOUT)
+    flush();
+  if (events & (EPOLLIN | kHangUpEvents))
+    read_available((events & kHangUpEvents) != 0);
+  finish_if_done();
+}
+
+void WebSocket::on_timer() {
+  more_to_read_ = false;
+  if (!read_closed_ && !failed_)
+    read_available(false);
+  flush();
+  finish_if_done();
+}
+
+// Edge-triggered: read until the socket is drained, or until this client's
+// turn is used up (then again at the next dispatch).
+void WebSocket::read_available(bool hung_up) {
+  std::size_t budget = kReadBudgetBytes;
+  while (!read_closed_ && !failed_) {
+    if (budget == 0) {
+      more_to_read_ = true;
+      return;
+    }
+    std::size_t wanted = std::min(poller_.scratch_size(), budget);
+    bool would_block = false;
+    gssize count = read_some(poller_.scratch(), wanted, would_block);
+    if (count < 0)
+      return; // drained, or failed
+    if (count == 0) {
+      read_closed_ = true;
+      if (!close_received_)
+        listener_.on_problem("the client closed the connection without a close frame");
+      return;
+    }
+    budget -= std::size_t(count);
+    reader_.feed(poller_.scratch(), std::size_t(count));
+    while (auto incoming = reader_.next()) {
+      handle(*incoming);
+      if (incoming->kind == Incoming::Kind::kBad || failed_)
+        return;
+    }
+    // A read of a plain socket that came back short has drained it: the
+    // next bytes will raise a new event, so the read that would only say so
+    // is saved (a system call per message). Not when the peer has closed or
+    // failed: that event has come already, and the read that sees the end
+    // of the stream is still to do.
+    if (!tls_ && libsoup_buffer_read_ && !hung_up && std::size_t(count) < wanted)
+      return;
+  }
+}
+
+gssize WebSocket::read_some(char *buffer, std::size_t size, bool &would_block) {
+  if (!tls_ && libsoup_buffer_read_) {
+    for (;;) {
+      ssize_t count = recv(fd_, buffer, size, 0);
+      if (count >= 0)
+        return count;
+      if (errno == EINTR)
+        continue;
+      if (errno == EAGAIN || errno == EWOULDBLOCK)
+        would_block = true;
+      else
+        fail(std::string("cannot read from the client: ") + g_strerror(errno));
+      return -1;
+    }
+  }
+  g_autoptr(GError) error = nullptr;
+  gssize count = g_pollable_input_stream_read_nonblocking(input_, buffer, size, nullptr, &error);
+  if (count >= 0)
+    return count;
+  if (g_error_matches(error, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK)) {
+    would_block = true;
+    libsoup_buffer_read_ = true; // drained, libsoup's buffer with it
+  } else {
+    fail(std::string("cannot read from the client: ") + error->message);
+  }
+  return -1;
+}
+
+void WebSocket::handle(const Incoming &incoming) {
+  switch (incoming.kind) {
+  case Incoming::Kind::kText:
+  case Incoming::Kind::kBinary:
+    if (state_ == State::kOpen)
+      listener_.on_message(incoming.kind == Incoming::Kind::kText, incoming.payload);
+    break;
+  case Incoming::Kind::kPing:
+    send_frame(Opcode::kPong, incoming.payload);
+    break;
+  case Incoming::Kind::kPong:
+    listener_.on_pong();
+    break;
+  case Incoming::Kind::kClose:
+    close_received_ = true;
+    // The answer repeats the client's code; a close without one gets 1000.
+    send_close(incoming.code == websocket::close_code::kNoStatus ? websocket::close_code::kNormal
+                                                                 : incoming.code,
+               {});
+    break;
+  case Incoming::Kind::kBad:
+    // Nothing more is read: the client's close frame is not waited for.
+    read_closed_ = true;
+    listener_.on_problem(std::string(incoming.payload));
+    send_close(incoming.code, incoming.payload);
+    break;
+  }
+}
+
+void WebSocket::send_frame(Opcode opcode, std::string_view payload) {
+  if (close_sent_ || failed_ || state_ == State::kClosed)
+    return;
+  bool idle = out_sent_ == out_.size();
+  websocket::append_frame(out_, opcode, payload);
+  if (idle)
+    flush();
+  else if (out_.size() - out_sent_ > kMaxQueuedBytes)
+    fail("the client does not read what it is sent (over 1 MiB waiting)");
+}
+
+void WebSocket::flush() {
+  while (out_sent_ < out_.size() && !failed_) {
+    bool would_block = false;
+    gssize count = write_some(out_.data() + out_sent_, out_.size() - out_sent_, would_block);
+    if (count < 0)
+      break; // the socket's buffer is full (a new event says when it has room), or failed
+    out_sent_ += std::size_t(count);
+  }
+  if (out_sent_ == out_.size()) {
+    out_sent_ = 0;
+    if (out_.capacity() > kKeptBufferBytes)
+      std::string().swap(out_);
+    else
+      out_.clear();
+  } else if (out_sent_ > kKeptBufferBytes) {
+    out_.erase(0, out_sent_);
+    out_sent_ = 0;
+  }
+}
+
+gssize WebSocket::write_some(const char *data, std::size_t size, bool &would_block) {
+  if (!tls_) {
+    for (;;) {
+      ssize_t count = send(fd_, data, size, MSG_NOSIGNAL);
+      if (count >= 0)
+        return count;
+      if (errno == EINTR)
+        continue;
+      if (errno == EAGAIN || errno == EWOULDBLOCK)
+        would_block = true;
+      else
+        fail(std::string("cannot write to the client: ") + g_strerror(errno));
+      return -1;
+    }
+  }
+  g_autoptr(GError) error = nullptr;
+  gssize count = g_pollable_output_stream_write_nonblocking(output_, data, size, nullptr, &error);
+  if (count >= 0)
+    return count;
+  if (g_error_matches(error, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK))
+    would_block = true;
+  else
+    fail(std::string("cannot write to the client: ") + error->message);
+  return -1;
+}
+
+void WebSocket::send_close(std::uint16_t code, std::string_view reason) {
+  if (close_sent_ || failed_ || state_ == State::kClosed)
+    return;
+  send_frame(Opcode::kClose, websocket::close_payload(code, reason));
+  close_sent_ = true;
+  if (state_ != State::kOpen)
+    return;
+  state_ = State::kClosing;
+  close_deadline_us_ = g_get_monotonic_time() + kCloseWaitUs;
+  poller_.set_timer(token_, close_deadline_us_);
+  listener_.on_closing();
+}
+
+// The socket cannot be used any more; it is closed at the next dispatch of
+// this WebSocket, since the caller may be inside another's.
+void WebSocket::fail(std::string problem) {
+  if (failed_ || state_ == State::kClosed)
+    return;
+  failed_ = true;
+  listener_.on_problem(problem);
+  poller_.set_timer(token_, 0);
+}
+
+// At the end of each of our dispatches: closes the socket once the
+// WebSocket is over, or sets the timer for what is still to come.
+void WebSocket::finish_if_done() {
+  if (state_ == State::kClosed)
+    return;
+  bool flushed = out_sent_ == out_.size();
+  bool client_vanished = read_closed_ && !close_sent_; // no close frame, just the end of the stream
+  bool handshake_over = close_sent_ && (close_received_ || read_closed_) && flushed;
+  bool timed_out = state_ == State::kClosing && g_get_monotonic_time() >= close_deadline_us_;
+  if (!failed_ && !client_vanished && !handshake_over && !timed_out) {
+    if (more_to_read_)
+      poller_.set_timer(token_, 0);
+    else if (state_ == State::kClosing)
+      poller_.set_timer(token_, close_deadline_us_);
+    return;
+  }
+  state_ = State::kClosed;
+  poller_.unwatch(token_);
+  g_io_stream_close_async(stream_.get(), G_PRIORITY_DEFAULT, nullptr, nullptr, nullptr);
+  listener_.on_closed(); // may destroy this
+}
+
+} // namespace webrtccall::server
