@@ -95,10 +95,8 @@ void WebSocket::read_available(bool hung_up) {
     gssize count = read_some(poller_.scratch(), wanted, would_block);
     if (count < 0)
       return; // drained, or failed
-    if (count == 0) {
+    if (count == 0) { // with or without a close frame first: a client's to choose
       read_closed_ = true;
-      if (!close_received_)
-        listener_.on_problem("the client closed the connection without a close frame");
       return;
     }
     budget -= std::size_t(count);

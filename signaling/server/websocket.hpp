@@ -25,8 +25,8 @@ public:
   virtual void on_pong() = 0;
   // A close frame came or went: the client is leaving. Once.
   virtual void on_closing() = 0;
-  // Why the WebSocket is ending, when it is not a clean close: a bad frame,
-  // the client gone without a close frame, a socket error. For the log.
+  // Why the WebSocket is ending, when the client broke it: a bad frame, a
+  // socket error, a client that does not read. For the log.
   virtual void on_problem(const std::string &problem) = 0;
   // The socket is closed. The last call; the WebSocket may be destroyed in it.
   virtual void on_closed() = 0;
