@@ -258,7 +258,11 @@ void Server::forget(Accepted *accepted) {
   auto count = per_address_.find(accepted->address);
   if (count != per_address_.end() && --count->second == 0)
     per_address_.erase(count);
-  accepted_by_peer_.erase(accepted->peer);
+  // A new connection from the same address and port may have taken the
+  // name already (the port reused while this socket was still closing).
+  auto by_peer = accepted_by_peer_.find(accepted->peer);
+  if (by_peer != accepted_by_peer_.end() && by_peer->second == accepted)
+    accepted_by_peer_.erase(by_peer);
   accepted_.erase(accepted->socket); // destroys *accepted
 }
 

@@ -25,6 +25,23 @@ constexpr std::size_t kMaxQueuedBytes = 1024 * 1024;
 constexpr std::size_t kKeptBufferBytes = 64 * 1024;
 constexpr std::uint32_t kHangUpEvents = EPOLLRDHUP | EPOLLHUP | EPOLLERR;
 
+// recv() and send() on a non-blocking socket, again when a signal interrupts them.
+ssize_t recv_retrying(int fd, char *buffer, std::size_t size) {
+  ssize_t count;
+  do
+    count = recv(fd, buffer, size, 0);
+  while (count < 0 && errno == EINTR);
+  return count;
+}
+
+ssize_t send_retrying(int fd, const char *data, std::size_t size) {
+  ssize_t count;
+  do
+    count = send(fd, data, size, MSG_NOSIGNAL);
+  while (count < 0 && errno == EINTR);
+  return count;
+}
+
 } // namespace
 
 WebSocket::WebSocket(GIOStream *stream, int fd, bool tls, std::size_t max_message_bytes,
@@ -94,7 +111,7 @@ void WebSocket::read_available(bool hung_up) {
     bool would_block = false;
     gssize count = read_some(poller_.scratch(), wanted, would_block);
     if (count < 0)
-      return; // drained, or failed
+      return;         // drained, or failed
     if (count == 0) { // with or without a close frame first: a client's to choose
       read_closed_ = true;
       return;
@@ -117,31 +134,15 @@ void WebSocket::read_available(bool hung_up) {
 }
 
 gssize WebSocket::read_some(char *buffer, std::size_t size, bool &would_block) {
-  if (!tls_ && libsoup_buffer_read_) {
-    for (;;) {
-      ssize_t count = recv(fd_, buffer, size, 0);
-      if (count >= 0)
-        return count;
-      if (errno == EINTR)
-        continue;
-      if (errno == EAGAIN || errno == EWOULDBLOCK)
-        would_block = true;
-      else
-        fail(std::string("cannot read from the client: ") + g_strerror(errno));
-      return -1;
-    }
-  }
+  constexpr const char *kFailure = "cannot read from the client: ";
+  if (!tls_ && libsoup_buffer_read_)
+    return socket_result(recv_retrying(fd_, buffer, size), kFailure, would_block);
   g_autoptr(GError) error = nullptr;
   gssize count = g_pollable_input_stream_read_nonblocking(input_, buffer, size, nullptr, &error);
-  if (count >= 0)
-    return count;
-  if (g_error_matches(error, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK)) {
-    would_block = true;
+  count = stream_result(count, error, kFailure, would_block);
+  if (would_block)
     libsoup_buffer_read_ = true; // drained, libsoup's buffer with it
-  } else {
-    fail(std::string("cannot read from the client: ") + error->message);
-  }
-  return -1;
+  return count;
 }
 
 void WebSocket::handle(const Incoming &incoming) {
@@ -205,28 +206,35 @@ void WebSocket::flush() {
 }
 
 gssize WebSocket::write_some(const char *data, std::size_t size, bool &would_block) {
-  if (!tls_) {
-    for (;;) {
-      ssize_t count = send(fd_, data, size, MSG_NOSIGNAL);
-      if (count >= 0)
-        return count;
-      if (errno == EINTR)
-        continue;
-      if (errno == EAGAIN || errno == EWOULDBLOCK)
-        would_block = true;
-      else
-        fail(std::string("cannot write to the client: ") + g_strerror(errno));
-      return -1;
-    }
-  }
+  constexpr const char *kFailure = "cannot write to the client: ";
+  if (!tls_)
+    return socket_result(send_retrying(fd_, data, size), kFailure, would_block);
   g_autoptr(GError) error = nullptr;
   gssize count = g_pollable_output_stream_write_nonblocking(output_, data, size, nullptr, &error);
+  return stream_result(count, error, kFailure, would_block);
+}
+
+// A count from recv() or send(), or -1 with `would_block` set or the
+// failure reported (errno says which).
+gssize WebSocket::socket_result(gssize count, const char *failure, bool &would_block) {
+  if (count >= 0)
+    return count;
+  if (errno == EAGAIN || errno == EWOULDBLOCK)
+    would_block = true;
+  else
+    fail(std::string(failure) + g_strerror(errno));
+  return -1;
+}
+
+// The same for a GIO stream's non-blocking read or write.
+gssize WebSocket::stream_result(gssize count, const GError *error, const char *failure,
+                                bool &would_block) {
   if (count >= 0)
     return count;
   if (g_error_matches(error, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK))
     would_block = true;
   else
-    fail(std::string("cannot write to the client: ") + error->message);
+    fail(std::string(failure) + error->message);
   return -1;
 }
 

@@ -72,6 +72,8 @@ private:
   void send_frame(websocket::Opcode opcode, std::string_view payload);
   void flush();
   gssize write_some(const char *data, std::size_t size, bool &would_block);
+  gssize socket_result(gssize count, const char *failure, bool &would_block);
+  gssize stream_result(gssize count, const GError *error, const char *failure, bool &would_block);
   void send_close(std::uint16_t code, std::string_view reason);
   void fail(std::string problem); // the socket is unusable: close it at the next dispatch
   void finish_if_done();

@@ -1,6 +1,7 @@
 #include "server_process.hpp"
 
 #include "wait_deadline.hpp"
+#include "ws_client.hpp"
 
 #include <glib/gstdio.h>
 #include <libsoup/soup.h>
@@ -187,6 +188,16 @@ void ServerProcess::assert_log_clean() const {
   for (const char *bad : {"-WARNING **", "-CRITICAL **", "-ERROR **"})
     if (text.find(bad) != std::string::npos)
       g_error("the server logged a%s:\n%s", bad, text.c_str());
+}
+
+void assert_calls_still_work(ServerProcess &server) {
+  g_assert_true(server.running());
+  server.assert_log_clean();
+  std::string suffix = std::to_string(g_random_int());
+  WsClient alice(server.url()), bob(server.url());
+  alice.login("alice-" + suffix);
+  bob.login("bob-" + suffix);
+  establish(alice, "bob-" + suffix, bob, "alice-" + suffix);
 }
 
 int http_get(const std::string &url, std::string &body, const char *method) {

@@ -58,6 +58,10 @@ private:
 // Returns the environment variable or fails the test naming it.
 std::string required_env(const char *name);
 
+// After a client was refused or dropped: the server is still running, logged
+// no warning, and two new users complete a call set-up through it.
+void assert_calls_still_work(ServerProcess &server);
+
 // A blocking HTTP GET; returns the status and fills `body`.
 int http_get(const std::string &url, std::string &body, const char *method = "GET");
 

@@ -16,16 +16,6 @@ namespace {
 
 constexpr std::uint8_t kRsv2 = 0x20;
 
-void assert_calls_still_work(ServerProcess &server) {
-  g_assert_true(server.running());
-  server.assert_log_clean();
-  std::string suffix = std::to_string(g_random_int());
-  WsClient alice(server.url()), bob(server.url());
-  alice.login("alice-" + suffix);
-  bob.login("bob-" + suffix);
-  establish(alice, "bob-" + suffix, bob, "alice-" + suffix);
-}
-
 // An unmasked client frame, as no client may send.
 std::string unmasked_text(const std::string &payload) {
   std::string frame;

@@ -13,17 +13,6 @@ using namespace webrtccall::test;
 
 namespace {
 
-// Two users complete a call set-up: the server still routes for everyone else.
-void assert_calls_still_work(ServerProcess &server) {
-  g_assert_true(server.running());
-  server.assert_log_clean();
-  std::string suffix = std::to_string(g_random_int());
-  WsClient alice(server.url()), bob(server.url());
-  alice.login("alice-" + suffix);
-  bob.login("bob-" + suffix);
-  establish(alice, "bob-" + suffix, bob, "alice-" + suffix);
-}
-
 bool log_contains(ServerProcess &server, const char *text) {
   return server.log().find(text) != std::string::npos;
 }
