@@ -48,7 +48,7 @@ public:
   SocketPoller &operator=(const SocketPoller &) = delete;
 
   // Watches `fd` for reading and writing (-1: a timer alone) until
-  // unwatch(). False with errno set if epoll refused the fd.
+  // unwatch(). 0, with errno set, if epoll refused the fd.
   Token watch(int fd, Watcher &watcher);
   // No call reaches the watcher after this, not even for an event already
   // collected. The fd leaves the epoll set; closing it is the caller's.

@@ -22,7 +22,7 @@ constexpr std::size_t kReadBudgetBytes = 256 * 1024;
 // rather than let grow the server's memory.
 constexpr std::size_t kMaxQueuedBytes = 1024 * 1024;
 // A write buffer this large is given back once it is empty.
-constexpr std::size_t kKeptBufferBytes = 64 * 1024;
+constexpr std::size_t kKeptBufferBytes = 4096;
 constexpr std::uint32_t kHangUpEvents = EPOLLRDHUP | EPOLLHUP | EPOLLERR;
 
 // recv() and send() on a non-blocking socket, again when a signal interrupts them.
@@ -59,8 +59,9 @@ WebSocket::WebSocket(GIOStream *stream, int fd, bool tls, std::size_t max_messag
     return;
   }
   // libsoup may have read past the upgrade request, and epoll does not know
-  // what libsoup holds: the first read goes through libsoup's stream.
-  poller_.set_timer(token_, 0);
+  // what libsoup holds: the first read, through libsoup's stream, comes at
+  // once (arm_timer).
+  arm_timer();
 }
 
 WebSocket::~WebSocket() {
@@ -83,24 +84,26 @@ void WebSocket::close(std::uint16_t code, std::string_view reason) {
 }
 
 void WebSocket::on_socket_ready(std::uint32_t events) {
+  if (events & kHangUpEvents)
+    hung_up_ = true; // edge-triggered: said once, however many reads it takes to get there
   if (events & EPOLLOUT)
     flush();
   if (events & (EPOLLIN | kHangUpEvents))
-    read_available((events & kHangUpEvents) != 0);
+    read_available();
   finish_if_done();
 }
 
 void WebSocket::on_timer() {
   more_to_read_ = false;
   if (!read_closed_ && !failed_)
-    read_available(false);
+    read_available();
   flush();
   finish_if_done();
 }
 
 // Edge-triggered: read until the socket is drained, or until this client's
 // turn is used up (then again at the next dispatch).
-void WebSocket::read_available(bool hung_up) {
+void WebSocket::read_available() {
   std::size_t budget = kReadBudgetBytes;
   while (!read_closed_ && !failed_) {
     if (budget == 0) {
@@ -117,18 +120,25 @@ void WebSocket::read_available(bool hung_up) {
       return;
     }
     budget -= std::size_t(count);
-    reader_.feed(poller_.scratch(), std::size_t(count));
-    while (auto incoming = reader_.next()) {
-      handle(*incoming);
-      if (incoming->kind == Incoming::Kind::kBad || failed_)
+    // After a refusal what the client sends is read and dropped, until the
+    // end of its stream (finish_if_done).
+    if (!refused_) {
+      reader_.feed(poller_.scratch(), std::size_t(count));
+      while (!refused_ && !failed_) {
+        auto incoming = reader_.next();
+        if (!incoming)
+          break;
+        handle(*incoming);
+      }
+      if (failed_)
         return;
     }
     // A read of a plain socket that came back short has drained it: the
     // next bytes will raise a new event, so the read that would only say so
-    // is saved (a system call per message). Not when the peer has closed or
+    // is saved (a system call per message). Not once the peer has closed or
     // failed: that event has come already, and the read that sees the end
     // of the stream is still to do.
-    if (!tls_ && libsoup_buffer_read_ && !hung_up && std::size_t(count) < wanted)
+    if (!tls_ && libsoup_buffer_read_ && !hung_up_ && std::size_t(count) < wanted)
       return;
   }
 }
@@ -166,8 +176,7 @@ void WebSocket::handle(const Incoming &incoming) {
                {});
     break;
   case Incoming::Kind::kBad:
-    // Nothing more is read: the client's close frame is not waited for.
-    read_closed_ = true;
+    refused_ = true;
     listener_.on_problem(std::string(incoming.payload));
     send_close(incoming.code, incoming.payload);
     break;
@@ -247,7 +256,7 @@ void WebSocket::send_close(std::uint16_t code, std::string_view reason) {
     return;
   state_ = State::kClosing;
   close_deadline_us_ = g_get_monotonic_time() + kCloseWaitUs;
-  poller_.set_timer(token_, close_deadline_us_);
+  arm_timer();
   listener_.on_closing();
 }
 
@@ -258,7 +267,7 @@ void WebSocket::fail(std::string problem) {
     return;
   failed_ = true;
   listener_.on_problem(problem);
-  poller_.set_timer(token_, 0);
+  arm_timer();
 }
 
 // At the end of each of our dispatches: closes the socket once the
@@ -267,20 +276,43 @@ void WebSocket::finish_if_done() {
   if (state_ == State::kClosed)
     return;
   bool flushed = out_sent_ == out_.size();
+  // A lingering close after a refusal: the close frame, then the end of our
+  // stream, and the client's bytes read and dropped until it closes too.
+  // Closing at once with its bytes unread would make the kernel answer with
+  // a reset, which can destroy the close frame (and its code) on the way.
+  if (refused_ && flushed && !tls_ && !write_shut_) {
+    shutdown(fd_, SHUT_WR);
+    write_shut_ = true;
+  }
   bool client_vanished = read_closed_ && !close_sent_; // no close frame, just the end of the stream
-  bool handshake_over = close_sent_ && (close_received_ || read_closed_) && flushed;
+  bool handshake_over =
+      close_sent_ && flushed && (close_received_ || read_closed_ || (refused_ && tls_));
   bool timed_out = state_ == State::kClosing && g_get_monotonic_time() >= close_deadline_us_;
   if (!failed_ && !client_vanished && !handshake_over && !timed_out) {
-    if (more_to_read_)
-      poller_.set_timer(token_, 0);
-    else if (state_ == State::kClosing)
-      poller_.set_timer(token_, close_deadline_us_);
+    arm_timer();
     return;
   }
   state_ = State::kClosed;
   poller_.unwatch(token_);
+  // A client that failed or did not answer gets no more: over TLS, closing
+  // would otherwise try to send it a close_notify, and wait on a client
+  // that reads nothing.
+  if (failed_ || timed_out)
+    shutdown(fd_, SHUT_RDWR);
   g_io_stream_close_async(stream_.get(), G_PRIORITY_DEFAULT, nullptr, nullptr, nullptr);
   listener_.on_closed(); // may destroy this
+}
+
+// The one timer, for whichever comes first: the end of a failed socket,
+// reading on where the last turn stopped (libsoup's buffer at the start, or
+// the rest after a turn's budget), or the client's time to answer our close.
+void WebSocket::arm_timer() {
+  gint64 when = -1;
+  if (failed_ || more_to_read_ || (!libsoup_buffer_read_ && !read_closed_))
+    when = 0;
+  else if (state_ == State::kClosing)
+    when = close_deadline_us_;
+  poller_.set_timer(token_, when);
 }
 
 } // namespace webrtccall::server

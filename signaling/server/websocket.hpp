@@ -16,8 +16,9 @@
 
 namespace webrtccall::server {
 
-// What a WebSocket reports. Calls come from inside the poller's dispatch of
-// this WebSocket, except on_closing(), which close() may call too.
+// What a WebSocket reports. on_message(), on_pong() and on_closed() come
+// from inside the poller's dispatch of this WebSocket; on_closing() and
+// on_problem() may come from a call on it too (close(), or a send that fails).
 class WebSocketListener {
 public:
   // A whole message from the client.
@@ -52,7 +53,7 @@ public:
 
   void send_text(std::string_view text);
   void ping();
-  // Starts the closing handshake: the client has kCloseWaitMs to answer
+  // Starts the closing handshake: the client has kCloseWaitUs to answer
   // before the socket is closed anyway.
   void close(std::uint16_t code, std::string_view reason);
 
@@ -66,7 +67,7 @@ private:
   void on_socket_ready(std::uint32_t events) override;
   void on_timer() override;
 
-  void read_available(bool hung_up);
+  void read_available();
   gssize read_some(char *buffer, std::size_t size, bool &would_block);
   void handle(const websocket::Incoming &incoming);
   void send_frame(websocket::Opcode opcode, std::string_view payload);
@@ -77,6 +78,7 @@ private:
   void send_close(std::uint16_t code, std::string_view reason);
   void fail(std::string problem); // the socket is unusable: close it at the next dispatch
   void finish_if_done();
+  void arm_timer();
 
   GObjectPtr<GIOStream> stream_;
   GPollableInputStream *input_;   // stream_'s
@@ -91,7 +93,10 @@ private:
   State state_ = State::kOpen;
   bool close_received_ = false;
   bool close_sent_ = false;
-  bool read_closed_ = false; // end of stream, or nothing more will be read
+  bool read_closed_ = false; // the client's end of stream
+  bool hung_up_ = false;     // epoll said the client closed or the socket failed
+  bool refused_ = false;     // the client broke the protocol: its bytes are dropped
+  bool write_shut_ = false;  // our end of stream sent (a lingering close after a refusal)
   bool failed_ = false;
   bool more_to_read_ = false;    // this turn's read budget ran out
   gint64 close_deadline_us_ = 0; // monotonic: when kClosing gives up on the client

@@ -28,6 +28,12 @@ std::string close_payload(int code, const std::string &reason = {}) {
   return std::string{char(code >> 8), char(code & 0xff)} + reason;
 }
 
+// A candidate of 60 KiB, under the server's 64 KiB limit.
+std::string large_candidate(const std::string &to) {
+  return R"({"type":"candidate","name":")" + to + R"(","candidate":{"candidate":")" +
+         std::string(60 * 1024, 'c') + R"(","sdpMid":"0","sdpMLineIndex":0}})";
+}
+
 struct BadFrame {
   const char *what;
   int expected_code;
@@ -127,10 +133,7 @@ void test_client_that_does_not_read_is_dropped() {
   sender.login("sender");
   sink.login("sink");
   establish(sender, "sink", sink, "sender");
-  std::string big(60 * 1024, 'c');
-  std::string candidate =
-      "{\"type\":\"candidate\",\"name\":\"sink\",\"candidate\":{\"candidate\":\"" + big +
-      "\",\"sdpMid\":\"0\",\"sdpMLineIndex\":0}}";
+  std::string candidate = large_candidate("sink");
   // 190 candidates of 60 KiB (11 MiB), inside the burst the rate limit
   // allows: more than the kernel's socket buffers take (the server's send
   // buffer grows to 4 MiB, tcp_wmem) before the server's own queue grows.
@@ -139,6 +142,32 @@ void test_client_that_does_not_read_is_dropped() {
   Json leave = sender.expect_type("leave", 5000);
   g_assert_cmpstr(leave.str("name"), ==, "sink");
   g_assert_true(server.log().find("does not read what it is sent") != std::string::npos);
+  assert_calls_still_work(server);
+}
+
+// A client that sends a burst of large messages (more than the server reads
+// in one turn, 256 KiB, though the kernel may hand them over in smaller
+// turns) and closes without a close frame: every message is relayed, its end
+// of stream is seen at once, not at the keepalive's timeout, and its peer
+// hears it leave.
+void test_end_of_stream_after_a_long_burst_is_seen() {
+  ServerProcess server = ServerProcess::ours();
+  WsClient sender(server.url()), peer(server.url());
+  sender.login("sender");
+  peer.login("peer");
+  establish(sender, "peer", peer, "sender");
+  std::string candidate = large_candidate("peer");
+  for (int i = 0; i < 8; i++)
+    sender.send_text(candidate);
+  sender.close_abruptly();
+  for (int relayed = 0;; relayed++) {
+    Json message = peer.expect_json("the burst, then the sender's leave", 3000);
+    if (std::string(message.str("type")) == "leave") {
+      g_assert_cmpint(relayed, ==, 8);
+      break;
+    }
+    g_assert_cmpstr(message.str("type"), ==, "candidate");
+  }
   assert_calls_still_work(server);
 }
 
@@ -153,5 +182,7 @@ int main(int argc, char **argv) {
   g_test_add_func("/server/frames/close-answered", test_close_is_answered);
   g_test_add_func("/server/frames/client-that-does-not-read-dropped",
                   test_client_that_does_not_read_is_dropped);
+  g_test_add_func("/server/frames/end-of-stream-after-a-long-burst",
+                  test_end_of_stream_after_a_long_burst_is_seen);
   return g_test_run();
 }
