@@ -31,9 +31,8 @@ Connection::Connection(ConnectionId id, std::string address, GIOStream *stream, 
   // a random point of the first interval, which spreads them.
   if (limits_.keepalive_interval_seconds > 0) {
     keepalive_ = poller_.watch(-1, *this);
-    gint64 interval_us = gint64(limits_.keepalive_interval_seconds) * kSecondUs;
-    poller_.set_timer(keepalive_,
-                      last_seen_us_ + g_random_int_range(0, gint32(interval_us / 1000)) * 1000);
+    gint32 first_ping_ms = g_random_int_range(0, gint32(limits_.keepalive_interval_seconds * 1000));
+    poller_.set_timer(keepalive_, last_seen_us_ + gint64(first_ping_ms) * 1000);
   }
 }
 

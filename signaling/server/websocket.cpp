@@ -79,10 +79,6 @@ void WebSocket::ping() {
   send_frame(Opcode::kPing, {});
 }
 
-void WebSocket::close(std::uint16_t code, std::string_view reason) {
-  send_close(code, reason);
-}
-
 void WebSocket::on_socket_ready(std::uint32_t events) {
   if (events & kHangUpEvents)
     hung_up_ = true; // edge-triggered: said once, however many reads it takes to get there
@@ -171,20 +167,20 @@ void WebSocket::handle(const Incoming &incoming) {
   case Incoming::Kind::kClose:
     close_received_ = true;
     // The answer repeats the client's code; a close without one gets 1000.
-    send_close(incoming.code == websocket::close_code::kNoStatus ? websocket::close_code::kNormal
-                                                                 : incoming.code,
-               {});
+    close(incoming.code == websocket::close_code::kNoStatus ? websocket::close_code::kNormal
+                                                            : incoming.code,
+          {});
     break;
   case Incoming::Kind::kBad:
     refused_ = true;
     listener_.on_problem(std::string(incoming.payload));
-    send_close(incoming.code, incoming.payload);
+    close(incoming.code, incoming.payload);
     break;
   }
 }
 
 void WebSocket::send_frame(Opcode opcode, std::string_view payload) {
-  if (close_sent_ || failed_ || state_ == State::kClosed)
+  if (state_ != State::kOpen || failed_) // nothing after our close frame
     return;
   bool idle = out_sent_ == out_.size();
   websocket::append_frame(out_, opcode, payload);
@@ -247,13 +243,10 @@ gssize WebSocket::stream_result(gssize count, const GError *error, const char *f
   return -1;
 }
 
-void WebSocket::send_close(std::uint16_t code, std::string_view reason) {
-  if (close_sent_ || failed_ || state_ == State::kClosed)
+void WebSocket::close(std::uint16_t code, std::string_view reason) {
+  if (state_ != State::kOpen || failed_)
     return;
   send_frame(Opcode::kClose, websocket::close_payload(code, reason));
-  close_sent_ = true;
-  if (state_ != State::kOpen)
-    return;
   state_ = State::kClosing;
   close_deadline_us_ = g_get_monotonic_time() + kCloseWaitUs;
   arm_timer();
@@ -284,9 +277,10 @@ void WebSocket::finish_if_done() {
     shutdown(fd_, SHUT_WR);
     write_shut_ = true;
   }
-  bool client_vanished = read_closed_ && !close_sent_; // no close frame, just the end of the stream
-  bool handshake_over =
-      close_sent_ && flushed && (close_received_ || read_closed_ || (refused_ && tls_));
+  // No close frame either way, just the end of the client's stream.
+  bool client_vanished = read_closed_ && state_ == State::kOpen;
+  bool handshake_over = state_ == State::kClosing && flushed &&
+                        (close_received_ || read_closed_ || (refused_ && tls_));
   bool timed_out = state_ == State::kClosing && g_get_monotonic_time() >= close_deadline_us_;
   if (!failed_ && !client_vanished && !handshake_over && !timed_out) {
     arm_timer();

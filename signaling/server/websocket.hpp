@@ -53,8 +53,9 @@ public:
 
   void send_text(std::string_view text);
   void ping();
-  // Starts the closing handshake: the client has kCloseWaitUs to answer
-  // before the socket is closed anyway.
+  // Sends our close frame, starting the closing handshake or answering the
+  // client's: nothing is sent after it, and a client that does not answer
+  // has kCloseWaitUs before the socket is closed anyway.
   void close(std::uint16_t code, std::string_view reason);
 
 private:
@@ -75,7 +76,6 @@ private:
   gssize write_some(const char *data, std::size_t size, bool &would_block);
   gssize socket_result(gssize count, const char *failure, bool &would_block);
   gssize stream_result(gssize count, const GError *error, const char *failure, bool &would_block);
-  void send_close(std::uint16_t code, std::string_view reason);
   void fail(std::string problem); // the socket is unusable: close it at the next dispatch
   void finish_if_done();
   void arm_timer();
@@ -92,7 +92,6 @@ private:
   WebSocketListener &listener_;
   State state_ = State::kOpen;
   bool close_received_ = false;
-  bool close_sent_ = false;
   bool read_closed_ = false; // the client's end of stream
   bool hung_up_ = false;     // epoll said the client closed or the socket failed
   bool refused_ = false;     // the client broke the protocol: its bytes are dropped
