@@ -53,8 +53,7 @@ private:
   void on_closing() override;
   void on_problem(const std::string &problem) override;
   void on_closed() override;
-  // SocketPoller::Watcher, a timer alone: the keepalive
-  void on_socket_ready(std::uint32_t) override {}
+  // SocketPoller::Watcher, of a timer alone: the keepalive
   void on_timer() override;
 
   bool admit_message(); // the rate limit: true if the message may be handled

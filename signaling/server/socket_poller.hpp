@@ -32,8 +32,9 @@ public:
   class Watcher {
   public:
     // The socket is readable, writable, or hung up (epoll's events; edge
-    // triggered: read and write until they would block).
-    virtual void on_socket_ready(std::uint32_t events) = 0;
+    // triggered: read and write until they would block). A watcher of a
+    // timer alone (fd -1) never hears this.
+    virtual void on_socket_ready(std::uint32_t) {}
     // The watcher's timer is due.
     virtual void on_timer() = 0;
 

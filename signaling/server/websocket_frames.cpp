@@ -107,12 +107,20 @@ std::optional<Incoming> FrameReader::next() {
     std::size_t header_length = 2 + (length == 126 ? 2 : length == 127 ? 8 : 0) + 4;
     if (available < header_length)
       return std::nullopt;
+    // RFC 6455 5.2: the length takes the shortest form that holds it, and a
+    // 64-bit length has its top bit clear.
     if (length == 126) {
       length = (std::uint64_t(header[2]) << 8) | header[3];
+      if (length < 126)
+        return refuse(close_code::kProtocolError, "a frame length in a longer form than it needs");
     } else if (length == 127) {
+      if (header[2] & 0x80)
+        return refuse(close_code::kProtocolError, "a 64-bit frame length with its top bit set");
       length = 0;
       for (int i = 2; i < 10; i++)
         length = (length << 8) | header[i];
+      if (length <= 0xffff)
+        return refuse(close_code::kProtocolError, "a frame length in a longer form than it needs");
     }
     // The limit counts the message's fragments together, and is checked
     // before the payload is waited for: a client cannot make the server hold

@@ -6,8 +6,8 @@
 //     --pattern ball --video-options background-color=0xffff8000 --tone 880 [--manual-answer]
 //
 // stdin, one command a line: call NAME, answer, reject, hangup, stop (the
-// pipeline to NULL), play (back to PLAYING), quit. End of input quits too, so
-// the program never outlives its test.
+// pipeline to NULL), play (back to PLAYING), jitter-buffers, quit. End of input
+// quits too, so the program never outlives its test.
 //
 // stdout, one JSON object a line, each with "event":
 //   playing                                  the pipeline is PLAYING (after start and play)
@@ -17,6 +17,8 @@
 //   error, warning {message, reason}         from the bus
 //   media {video: {...}, audio: {...}}       twice a second while in a call: what the src
 //                                            pads delivered, measured (see report_media)
+//   jitter-buffers {buffers, pushed, lost,   after the command: the call's jitter buffers'
+//     rtx_requests, rtx_recovered}           stats summed (losses asked for again, recovered)
 //   command {command, ok}                    a command was carried out, or not understood
 #include "call_endpoint.hpp"
 #include "picture.hpp"
@@ -239,6 +241,58 @@ bool set_state(Peer &peer, GstState state) {
   return true;
 }
 
+// What every rtpjitterbuffer in the pipeline (inside webrtcbin's rtpbin: one
+// a received stream) counted, summed: what the network tests read to show
+// that packets were lost and asked for again (NACK), and that the
+// retransmissions (RTX) filled the gaps.
+void report_jitter_buffers(GstElement *pipeline) {
+  guint64 buffers = 0, pushed = 0, lost = 0, requests = 0, recovered = 0;
+  GstIterator *elements = gst_bin_iterate_recurse(GST_BIN(pipeline));
+  GValue item = G_VALUE_INIT;
+  bool done = false;
+  while (!done) {
+    switch (gst_iterator_next(elements, &item)) {
+    case GST_ITERATOR_OK: {
+      auto *element = GST_ELEMENT(g_value_get_object(&item));
+      GstElementFactory *factory = gst_element_get_factory(element);
+      if (factory && g_strcmp0(GST_OBJECT_NAME(factory), "rtpjitterbuffer") == 0) {
+        GstStructure *stats = nullptr;
+        g_object_get(element, "stats", &stats, nullptr);
+        guint64 value = 0;
+        buffers++;
+        if (stats && gst_structure_get_uint64(stats, "num-pushed", &value))
+          pushed += value;
+        if (stats && gst_structure_get_uint64(stats, "num-lost", &value))
+          lost += value;
+        if (stats && gst_structure_get_uint64(stats, "rtx-count", &value))
+          requests += value;
+        if (stats && gst_structure_get_uint64(stats, "rtx-success-count", &value))
+          recovered += value;
+        if (stats)
+          gst_structure_free(stats);
+      }
+      g_value_reset(&item);
+      break;
+    }
+    case GST_ITERATOR_RESYNC: // the pipeline changed under us: count again
+      gst_iterator_resync(elements);
+      buffers = pushed = lost = requests = recovered = 0;
+      break;
+    default:
+      done = true;
+    }
+  }
+  g_value_unset(&item);
+  gst_iterator_free(elements);
+  emit("jitter-buffers", [&](JsonBuilder *b) {
+    member(b, "buffers", gint64(buffers));
+    member(b, "pushed", gint64(pushed));
+    member(b, "lost", gint64(lost));
+    member(b, "rtx_requests", gint64(requests));
+    member(b, "rtx_recovered", gint64(recovered));
+  });
+}
+
 bool run_command(Peer &peer, const std::string &line) {
   GstElement *call = peer.endpoint->call();
   if (g_str_has_prefix(line.c_str(), "call ")) {
@@ -255,6 +309,10 @@ bool run_command(Peer &peer, const std::string &line) {
     return set_state(peer, GST_STATE_NULL);
   if (line == "play")
     return set_state(peer, GST_STATE_PLAYING);
+  if (line == "jitter-buffers") {
+    report_jitter_buffers(peer.endpoint->pipeline());
+    return true;
+  }
   if (line == "quit") {
     g_main_loop_quit(peer.loop);
     return true;

@@ -3,8 +3,11 @@
 each other through our server with test sources and record each other; the
 progress and statistics lines appear; Ctrl-C on one side hangs up both with
 status 0; each recording decodes to the other side's picture size. README.md's
-two commands, answered y at the prompt. Then the exit statuses: declined at the prompt, declined for want of anyone to answer,
-bad usage, server unreachable, no answer, name taken, login token.
+two commands, answered y at the prompt. VP9 with PCMA and H.264 with PCMU,
+recorded and decoded, without a display; a media file sent, a receive-only
+callee. Then the exit statuses: declined at the prompt, declined for want of
+anyone to answer, busy, no common codec, bad usage, server unreachable, no
+answer, name taken, login token.
 
 Usage: test-cli.py PATH-TO-webrtccall-cli. TAP on stdout. Needs
 $WEBRTCCALL_SIGNALING and $GST_PLUGIN_PATH (tests/meson.build sets them) and
@@ -31,10 +34,22 @@ COMMON = ["--headless", "--video", "test", "--audio", "test", "--ice-addresses",
 WAIT_S = 30  # set-up of a call on a loaded two-core machine, or under ASan, takes seconds
 
 # The exit statuses of docs/cli.md.
-HUNG_UP, USAGE, UNREACHABLE, LOGIN_REFUSED, DECLINED, NO_ANSWER, INTERRUPTED = 0, 2, 3, 4, 5, 7, 130
+HUNG_UP, FAILED, USAGE, UNREACHABLE, LOGIN_REFUSED, DECLINED, BUSY, NO_ANSWER, CALL_FAILED = \
+    0, 1, 2, 3, 4, 5, 6, 7, 8
+INTERRUPTED = 130
 
+# [elapsed] out, in, lost out, lost in, round trip (a figure, or "--" until known).
 STATS_LINE = re.compile(
-    r"^\[\d\d:\d\d\] out (\d+) kbit/s, in (\d+) kbit/s, lost \d+ out, \d+ in, round trip ")
+    r"^\[(\d\d):(\d\d)\] out (\d+) kbit/s, in (\d+) kbit/s, lost (\d+) out, (\d+) in, "
+    r"round trip (--|\d+(?:\.\d+)? ms)$")
+
+
+def without_display():
+    """The environment of a machine with no display: no X11, no Wayland."""
+    env = dict(os.environ)
+    for name in ("DISPLAY", "WAYLAND_DISPLAY"):
+        env.pop(name, None)
+    return env
 
 
 class Failure(Exception):
@@ -49,11 +64,11 @@ def check(condition, why):
 class Cli:
     """One webrtccall-cli process; its output lines are collected as they come."""
 
-    def __init__(self, name, args, stdin=subprocess.DEVNULL):
+    def __init__(self, name, args, stdin=subprocess.DEVNULL, env=None):
         self.name = name
         self.process = subprocess.Popen(
             [CLI] + args, stdin=stdin, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-            text=True, bufsize=1)
+            text=True, bufsize=1, env=env)
         self.lines, self.errors = [], []
         self.changed = threading.Condition()
         self.readers = [threading.Thread(target=self._read, args=(stream, store), daemon=True)
@@ -133,9 +148,13 @@ class Server:
             raise Failure("the server printed no URL")
         return self
 
-    def __exit__(self, *exc):
+    def __exit__(self, exc_type, *exc):
         self.process.terminate()
-        self.process.wait()
+        status = self.process.wait()
+        # A clean exit on SIGTERM (under the sanitizers: no leak found either), unless the
+        # case failed already and that failure is the one to report.
+        if exc_type is None:
+            check(status == 0, "the server ended with status %d on SIGTERM" % status)
 
 
 def decoded(path):
@@ -192,10 +211,16 @@ def call_record_and_hang_up(folder):
                 me.wait_line(r"^Receiving VP8 %s from %s\.$" % (size, peer))
                 me.wait_line(r"^Receiving Opus 48000 Hz.* from %s\.$" % peer)
                 me.wait_line(r"^Recording to .*\.mkv\.$")
-                # Once a second; by the third the media flows both ways.
+                # Once a second; by the third the media flows both ways. The round trip is
+                # known once RTCP has gone both ways (a few seconds in).
                 stats = me.wait_line(STATS_LINE.pattern, count=3)
-                check(int(stats.group(1)) > 0 and int(stats.group(2)) > 0,
+                check(int(stats.group(3)) > 0 and int(stats.group(4)) > 0,
                       "%s's third statistics line shows no media: %s" % (me.name, stats.group(0)))
+                me.wait_line(r"^\[\d\d:\d\d\] out .*, round trip \d+(\.\d+)? ms$")
+                elapsed = [int(m.group(1)) * 60 + int(m.group(2)) for m in
+                           map(STATS_LINE.search, me.lines[:]) if m]
+                check(all(0 <= b - a <= 2 for a, b in zip(elapsed, elapsed[1:])),
+                      "%s's statistics lines are not a second apart: %s" % (me.name, elapsed))
             alice.interrupt()
             alice.expect_exit(HUNG_UP)
             bob.expect_exit(HUNG_UP)
@@ -383,6 +408,118 @@ def login_token(folder):
             bob.stop()
 
 
+def other_codecs_and_busy(folder):
+    """VP9 with PCMA, then H.264 with PCMU: each call shows its codecs and its recording
+    decodes. bob runs without --headless on a machine without a display, as a server would:
+    nothing is shown, and the call goes on. alice sends auto, which on a machine without a
+    camera or microphone is the test sources. A third user who calls bob mid-call hears busy."""
+    for codec, audio_codec, video_name, audio_name in (("vp9", "pcma", "VP9", "PCMA"),
+                                                       ("h264", "pcmu", "H.264", "PCMU")):
+        recording = os.path.join(folder, codec + ".mkv")
+        media = ["--video", "test", "--audio", "test", "--ice-addresses", "127.0.0.1",
+                 "--size", "320x240", "--codec", codec, "--audio-codec", audio_codec]
+        with Server() as server:
+            bob = Cli("bob", ["--server", server.url, "--user", "bob", "--auto-answer",
+                              "--record", recording] + media, env=without_display())
+            alice = carol = None
+            try:
+                bob.wait_line(r"^Waiting for a call\.")
+                # auto: no camera or microphone on this machine, so the test sources.
+                alice = Cli("alice", ["--server", server.url, "--user", "alice", "--call", "bob",
+                                      "--headless"] + media + ["--video", "auto", "--audio",
+                                                               "auto"])
+                for me, peer in ((alice, "bob"), (bob, "alice")):
+                    me.wait_line(r"^In call with %s\.$" % peer)
+                    me.wait_line(r"^Sending %s 320x240 from the test pattern and %s from a 440 Hz"
+                                 % (re.escape(video_name), audio_name))
+                    me.wait_line(r"^Receiving %s 320x240 from %s\.$" % (re.escape(video_name), peer))
+                    me.wait_line(r"^Receiving %s 8000 Hz.* from %s\.$" % (audio_name, peer))
+                    me.wait_line(STATS_LINE.pattern, count=2)
+                if codec == "vp9":
+                    carol = Cli("carol", ["--server", server.url, "--user", "carol", "--call",
+                                          "bob"] + COMMON)
+                    carol.expect_exit(BUSY)
+                    check(any("bob is in another call" in line for line in carol.errors),
+                          "carol was not told bob is busy:\n" + carol.output())
+                    bob.wait_line(STATS_LINE.pattern, count=4)  # his call went on
+                alice.interrupt()
+                alice.expect_exit(HUNG_UP)
+                bob.expect_exit(HUNG_UP)
+                bob.wait_line(r"^Saved the recording \(video and audio\) to ")
+            finally:
+                for each in (alice, bob, carol):
+                    if each:
+                        each.stop()
+        frames, width, height, audio = decoded(recording)
+        check((width, height) == (320, 240) and frames > 0 and audio > 0,
+              "%s decodes to %d frames of %dx%d and %d audio buffers" % (
+                  recording, frames, width, height, audio))
+
+
+def no_common_codec(folder):
+    """A VP9 caller and a VP8 callee: the callee cannot take the call, and both end with
+    status 8, the callee saying why."""
+    with Server() as server:
+        bob = Cli("bob", ["--server", server.url, "--user", "bob", "--auto-answer"] + COMMON)
+        alice = None
+        try:
+            bob.wait_line(r"^Waiting for a call\.")
+            alice = Cli("alice", ["--server", server.url, "--user", "alice", "--call", "bob",
+                                  "--codec", "vp9"] + COMMON)
+            alice.expect_exit(CALL_FAILED)
+            bob.expect_exit(CALL_FAILED)
+            check(any("No common video codec" in line for line in bob.errors),
+                  "bob does not say what failed:\n" + bob.output())
+        finally:
+            for each in (alice, bob):
+                if each:
+                    each.stop()
+
+
+def sources_chosen(folder):
+    """--video FILE --audio FILE: a media file's picture and sound are sent, and when the
+    file ends the call hangs up (0); the callee, --video none --audio none, sends nothing and
+    receives. --list-devices on a machine without a display says video is not shown."""
+    # Ten seconds: the file plays from the program's start, and must outlast the call's
+    # set-up under the sanitizers.
+    movie = os.path.join(folder, "ten-seconds.webm")
+    subprocess.run(["gst-launch-1.0", "-q", "webmmux", "name=mux", "!", "filesink",
+                    "location=" + movie, "videotestsrc", "num-buffers=300", "pattern=ball", "!",
+                    "video/x-raw,width=320,height=240,framerate=30/1", "!", "vp8enc",
+                    "deadline=1", "!", "mux.", "audiotestsrc", "num-buffers=470", "!",
+                    "audio/x-raw,rate=48000", "!", "opusenc", "!", "mux."], check=True,
+                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=120)
+    listed = subprocess.run([CLI, "--list-devices"], env=without_display(), capture_output=True,
+                            text=True, timeout=60)
+    check(listed.returncode == 0 and "Display: none (video is not shown)" in listed.stdout,
+          "--list-devices without a display (status %d):\n%s%s" % (
+              listed.returncode, listed.stdout, listed.stderr))
+    with Server() as server:
+        bob = Cli("bob", ["--server", server.url, "--user", "bob", "--auto-answer", "--headless",
+                          "--video", "none", "--audio", "none", "--ice-addresses", "127.0.0.1"])
+        alice = None
+        try:
+            bob.wait_line(r"^Waiting for a call\.")
+            alice = Cli("alice", ["--server", server.url, "--user", "alice", "--call", "bob",
+                                  "--headless", "--video", movie, "--audio", movie,
+                                  "--size", "320x240", "--ice-addresses", "127.0.0.1"])
+            bob.wait_line(r"^Sending nothing \(receive only\)\.$")
+            alice.wait_line(r"^Sending VP8 .* from the file %s and Opus from the file %s\.$"
+                            % (re.escape(movie), re.escape(movie)))
+            bob.wait_line(r"^Receiving VP8 320x240 from alice\.$")
+            bob.wait_line(r"^Receiving Opus .* from alice\.$")
+            alice.expect_exit(HUNG_UP)
+            alice.wait_line(r"^Call with bob ended after \d\d:\d\d: what you were sending "
+                            r"ended\.$")
+            bob.expect_exit(HUNG_UP)
+            check(not alice.has_line(r"^Receiving "),
+                  "alice received media from a peer that sends none:\n" + alice.output())
+        finally:
+            for each in (alice, bob):
+                if each:
+                    each.stop()
+
+
 CASES = [
     ("two endpoints call, record each other, and Ctrl-C hangs up both", call_record_and_hang_up),
     ("README.md's commands, answered y at the prompt", readme_commands),
@@ -393,6 +530,10 @@ CASES = [
     ("a peer that never comes online exits with status 7", no_answer),
     ("a name already logged in exits with status 4", name_taken),
     ("without a valid token the login fails with status 4; --token-file logs in", login_token),
+    ("VP9 with PCMA and H.264 with PCMU record and decode, without a display; a third caller "
+     "hears busy (6)", other_codecs_and_busy),
+    ("a VP9 caller and a VP8 callee both end with status 8 (no common codec)", no_common_codec),
+    ("a media file is sent and its end hangs up; none receives only", sources_chosen),
 ]
 
 

@@ -82,8 +82,9 @@ void test_unreadable_ca_file_is_named() {
   g_assert_cmpstr(reason.c_str(), ==, "server-untrusted");
 }
 
-std::string issue_token(const char *secret, const char *name) {
-  const char *argv[] = {nullptr, "--auth-secret", secret, "--issue-token", name, nullptr};
+std::string issue_token(const char *secret, const char *name, const char *ttl_seconds = "3600") {
+  const char *argv[] = {nullptr, "--auth-secret", secret,      "--issue-token",
+                        name,    "--token-ttl",   ttl_seconds, nullptr};
   std::string program = required_env("WEBRTCCALL_SIGNALING");
   argv[0] = program.c_str();
   g_autofree char *out = nullptr;
@@ -117,6 +118,37 @@ void test_token_logs_in() {
   std::string message = alice.wait_error(kSetupMs, &reason);
   g_assert_cmpstr(reason.c_str(), ==, "auth-failed");
   g_assert_true(message.find("token property") != std::string::npos);
+}
+
+// A token issued for another name, or one past its expiry, is refused, and
+// the element's error says which.
+void test_wrong_or_expired_token_is_named() {
+  ServerProcess server = ServerProcess::ours({"--auth-secret", "s3cret"});
+  std::string expired = issue_token("s3cret", "carol", "1");
+  struct {
+    const char *user;
+    std::string token;
+    const char *says;
+  } cases[] = {
+      {"alice", issue_token("s3cret", "bob"), "not valid for \"alice\""},
+      {"carol", expired, "expired"},
+  };
+  // Expiry is in whole seconds: a second and a bit after it is issued, the
+  // token may still be good for a moment; two are past it.
+  g_usleep(2100 * 1000);
+  for (const auto &c : cases) {
+    EndpointOptions options;
+    options.server = server.url();
+    options.user = c.user;
+    options.properties = "token=" + c.token;
+    CallEndpoint endpoint(options);
+    endpoint.play();
+    std::string reason;
+    std::string message = endpoint.wait_error(kSetupMs, &reason);
+    g_assert_cmpstr(reason.c_str(), ==, "auth-failed");
+    if (message.find(c.says) == std::string::npos)
+      g_error("%s's error does not say \"%s\": %s", c.user, c.says, message.c_str());
+  }
 }
 
 std::string port_of(const ServerProcess &server) {
@@ -168,6 +200,7 @@ int main(int argc, char **argv) {
   g_test_add_func("/tls/insecure-accepts-any-certificate", test_insecure_accepts_any_certificate);
   g_test_add_func("/tls/unreadable-ca-file-is-named", test_unreadable_ca_file_is_named);
   g_test_add_func("/auth/token-logs-in", test_token_logs_in);
+  g_test_add_func("/auth/wrong-or-expired-token-is-named", test_wrong_or_expired_token_is_named);
   g_test_add_func("/resume/dead-connection-resumes", test_dead_connection_resumes);
   return g_test_run();
 }

@@ -193,13 +193,14 @@ std::optional<Frame> WsClient::read_frame(gint64 deadline_us) {
 
 void WsClient::send_frame(std::uint8_t opcode, bool final_frame, const std::string &payload,
                           bool rsv1) {
-  if (!try_send_frame(std::uint8_t(opcode | (rsv1 ? 0x40 : 0)), final_frame, payload))
+  if (!try_send_frame(opcode, final_frame, payload, rsv1))
     g_error("cannot send a frame: the server closed the connection");
 }
 
-bool WsClient::try_send_frame(std::uint8_t opcode, bool final_frame, const std::string &payload) {
+bool WsClient::try_send_frame(std::uint8_t opcode, bool final_frame, const std::string &payload,
+                              bool rsv1) {
   std::string frame;
-  frame += char((final_frame ? 0x80 : 0) | opcode);
+  frame += char((final_frame ? 0x80 : 0) | (rsv1 ? 0x40 : 0) | opcode);
   std::uint64_t length = payload.size();
   if (length < 126) {
     frame += char(0x80 | length);
@@ -367,6 +368,19 @@ void establish(WsClient &caller, const std::string &callee_name, WsClient &calle
   callee.expect_type("offer");
   callee.send_text(answer_json(caller_name));
   caller.expect_type("answer");
+}
+
+std::string deflated_zeros(std::size_t size) {
+  g_autoptr(GZlibCompressor) compressor = g_zlib_compressor_new(G_ZLIB_COMPRESSOR_FORMAT_RAW, 9);
+  std::string zeros(size, '\0'), out(size / 100 + 1024, '\0');
+  gsize read = 0, written = 0;
+  g_autoptr(GError) error = nullptr;
+  GConverterResult result =
+      g_converter_convert(G_CONVERTER(compressor), zeros.data(), zeros.size(), out.data(),
+                          out.size(), G_CONVERTER_INPUT_AT_END, &read, &written, &error);
+  g_assert_cmpint(result, ==, G_CONVERTER_FINISHED);
+  out.resize(written);
+  return out;
 }
 
 } // namespace webrtccall::test

@@ -74,7 +74,8 @@ public:
   void send_frame(std::uint8_t opcode, bool final_frame, const std::string &payload,
                   bool rsv1 = false);
   // Returns false instead of failing when the server has closed the socket.
-  bool try_send_frame(std::uint8_t opcode, bool final_frame, const std::string &payload);
+  bool try_send_frame(std::uint8_t opcode, bool final_frame, const std::string &payload,
+                      bool rsv1 = false);
   // Bytes as they are, for frames no client should send (unmasked ones).
   void send_raw(const std::string &bytes);
   // The socket's receive buffer (SO_RCVBUF): small, for a client that reads
@@ -123,6 +124,10 @@ private:
 std::string offer_json(const std::string &to, const std::string &sdp = "v=0\r\n");
 std::string answer_json(const std::string &to, const std::string &sdp = "v=0\r\n");
 std::string candidate_json(const std::string &to, int index = 0);
+
+// Raw DEFLATE of `size` zero bytes, a few KiB that inflate to `size`: a
+// compression bomb, for a frame with RSV1 set.
+std::string deflated_zeros(std::size_t size);
 
 // caller offers to callee, callee answers: the call is established.
 void establish(WsClient &caller, const std::string &callee_name, WsClient &callee,

@@ -10,7 +10,9 @@ it across the bridge (TCP: delayed, never dropped).
 Cases:
   - at 5% loss each way and 100 ms each way (200 ms round trip), a VP8 call
     stays up, and each side decodes at least 20 of the 30 frames a second
-    sent, with no freeze longer than a second;
+    sent, with no freeze longer than a second; the rules did drop about 5%
+    of the UDP each side got, and each side's jitter buffers asked for lost
+    packets again (NACK) and got some back (RTX);
   - the link cut mid-call (alice's eth0 down): both sides end the call by
     media-timeout within media-timeout + 2 s.
 
@@ -69,6 +71,8 @@ class Network:
             run("ip", "-n", namespace, "link", "set", "eth0", "up")
             run("ip", "-n", self.bridge, "link", "set", far, "up")
             if loss:
+                # The first rule only counts the UDP that arrives; the second drops some of it.
+                run("ip", "netns", "exec", namespace, "iptables", "-A", "INPUT", "-p", "udp")
                 run("ip", "netns", "exec", namespace, "iptables", "-A", "INPUT", "-p", "udp", "-m",
                     "statistic", "--mode", "random", "--probability", str(loss), "-j", "DROP")
         # Each side knows the other's MAC address for good: only UDP flows during the
@@ -83,6 +87,18 @@ class Network:
              str(DELAY_MS)], stdout=subprocess.PIPE, text=True)
         if self.delay.stdout.readline().strip() != "ready":
             raise RuntimeError("delay-bridge did not start")
+
+    def udp_counts(self, namespace):
+        """(UDP packets that reached `namespace`, how many of them were dropped),
+        from the counters of the two rules the lossy network adds."""
+        saved = subprocess.run(["ip", "netns", "exec", namespace, "iptables-save", "-c"],
+                               check=True, capture_output=True, text=True).stdout
+        # "[packets:bytes] -A INPUT -p udp ..." a rule, the DROP one last.
+        counts = [(int(line[1:line.index(":")]), "-j DROP" in line)
+                  for line in saved.splitlines() if line.startswith("[") and "-A INPUT" in line]
+        arrived = sum(packets for packets, drops in counts if not drops)
+        dropped = sum(packets for packets, drops in counts if drops)
+        return arrived, dropped
 
     def cut_alice(self):
         run("ip", "-n", self.alice, "link", "set", "eth0", "down")
@@ -136,6 +152,25 @@ def test_lossy_delayed_call():
             print("# %s decodes %.1f frames a second, longest freeze %d ms" % (peer.label, fps, gap))
             assert fps >= MIN_FPS, "%s decodes only %.1f frames a second" % (peer.label, fps)
             assert gap <= MAX_FREEZE_MS, "%s froze for %d ms" % (peer.label, gap)
+        # The call kept up because losses were made good, not because there were none: the
+        # rules dropped about 5% of what came, and each side asked for lost packets again and
+        # got some back.
+        for peer, namespace in ((alice, network.alice), (bob, network.bob)):
+            arrived, dropped = network.udp_counts(namespace)
+            share = dropped / arrived if arrived else 0
+            print("# %s's side: %d UDP packets arrived, %d dropped (%.1f%%)"
+                  % (peer.label, arrived, dropped, 100 * share))
+            assert arrived > 1000 and 0.02 <= share <= 0.10, \
+                "%s: %d of %d UDP packets dropped, not about %g%%" % (
+                    peer.label, dropped, arrived, 100 * LOSS)
+            peer.send("jitter-buffers")
+            counts = peer.wait_for("jitter buffer stats",
+                                   lambda e: e.get("event") == "jitter-buffers", 10)
+            print("# %s: %d jitter buffers, %d packets out, %d asked for again, %d recovered, "
+                  "%d lost" % (peer.label, counts["buffers"], counts["pushed"],
+                               counts["rtx_requests"], counts["rtx_recovered"], counts["lost"]))
+            assert counts["rtx_requests"] > 0, "%s never asked for a lost packet" % peer.label
+            assert counts["rtx_recovered"] > 0, "%s recovered no lost packet" % peer.label
     finally:
         stop(alice, bob, server)
         network.close()

@@ -9,6 +9,7 @@
 
 #include <gio/gio.h>
 
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -91,9 +92,33 @@ bool closed_by_server(GSocketConnection *connection, int timeout_ms) {
   return false;
 }
 
+const std::map<std::string, std::string> kNoHeaders;
+
+// Waits until `count` more connections from this address would be served:
+// the server frees a connection's slot once its socket is gone, a moment
+// after the client's close.
+void wait_for_free_slots(const ServerProcess &server, int count) {
+  gint64 deadline = g_get_monotonic_time() + 5 * G_USEC_PER_SEC;
+  for (;;) {
+    std::vector<std::unique_ptr<WsClient>> probes;
+    while (int(probes.size()) < count) {
+      auto probe = std::make_unique<WsClient>(server.url(), kNoHeaders, true);
+      if (!probe->ok())
+        break;
+      probes.push_back(std::move(probe));
+    }
+    if (int(probes.size()) == count)
+      return;
+    if (g_get_monotonic_time() > deadline)
+      g_error("the server still refuses connections 5 s after the crowd left");
+    probes.clear();
+    g_usleep(50 * 1000);
+  }
+}
+
 void test_abuse_leaves_a_running_call_alone() {
-  std::vector<std::string> options = {"--handshake-timeout", "2",
-                                      "--max-connections-per-address", "300"};
+  // The default per-address cap (256): the crowd below meets it.
+  std::vector<std::string> options = {"--handshake-timeout", "2"};
   for (const std::string &option : flood_limits())
     options.push_back(option);
   ServerProcess server = ServerProcess::ours(options);
@@ -122,27 +147,58 @@ void test_abuse_leaves_a_running_call_alone() {
     g_assert_true(closed_by_server(slow, 5000));
   }
 
-  // Hundreds of connections from one address, held open.
+  // Thousands of connections from one address, held open: the first up to
+  // the cap are served (alice and bob hold two of the address's 256), every
+  // one after is refused at once, and the call goes on.
   {
     std::vector<std::unique_ptr<WsClient>> crowd;
-    for (int i = 0; i < 250; i++)
-      crowd.push_back(std::make_unique<WsClient>(server.url()));
-    call.still_relays("250 connections from one address");
+    int refused = 0;
+    for (int i = 0; i < 2000; i++) {
+      auto client = std::make_unique<WsClient>(server.url(), kNoHeaders, true);
+      if (client->ok())
+        crowd.push_back(std::move(client));
+      else
+        refused++;
+    }
+    g_assert_cmpuint(crowd.size(), ==, 256 - 2);
+    g_assert_cmpint(refused, ==, 2000 - (256 - 2));
+    call.still_relays("2,000 connections from one address");
   }
+  wait_for_free_slots(server, 8);
 
   WsClient mallory(server.url());
-  // Names with control characters, a megabyte long: refused, never echoed.
+  // Names with control characters, or 60,000 characters long: refused,
+  // never echoed. A name a megabyte long is a message over the size limit
+  // (64 KiB): the connection is closed (1009) before the name is read.
   mallory.send_text(R"({"type":"login","name":"evil\u0007name"})");
   expect_field(mallory, "login", "code", "invalid-name");
   mallory.send_text(std::string(R"({"type":"login","name":")") + std::string(60000, 'n') + "\"}");
   expect_field(mallory, "login", "code", "invalid-name");
+  {
+    WsClient megabyte(server.url());
+    std::string login =
+        std::string(R"({"type":"login","name":")") + std::string(1 << 20, 'n') + "\"}";
+    megabyte.try_send_frame(kText, true, login); // the server may close before it has all
+    g_assert_cmpint(megabyte.expect_closed("the megabyte name's close"), ==, 1009);
+  }
   call.still_relays("bad names");
 
   // Malformed JSON, wrong types, unknown types: refused one by one.
-  for (const char *bad : {"{", "[1,2]", "null", R"({"type":42})", R"({"type":"login","name":7})",
-                          R"({"type":"frobnicate"})"}) {
-    mallory.send_text(bad);
-    mallory.expect_json("a refusal");
+  struct {
+    const char *text;
+    const char *reply_type; // a refused login is answered as a login
+    const char *code;
+  } malformed[] = {
+      {"{", "error", "bad-json"},
+      {"[1,2]", "error", "bad-message"},
+      {"null", "error", "bad-message"},
+      {R"({"type":42})", "error", "bad-message"},
+      {R"({"type":"login","name":7})", "login", "bad-field"},
+      {R"({"type":"frobnicate"})", "error", "unknown-type"},
+  };
+  for (const auto &bad : malformed) {
+    mallory.send_text(bad.text);
+    expect_field(mallory, bad.reply_type, "code", bad.code);
   }
   call.still_relays("malformed messages");
 
@@ -172,16 +228,27 @@ void test_abuse_leaves_a_running_call_alone() {
     fragments.send_frame(kText, false, chunk);
     for (int i = 0; i < 8 && fragments.try_send_frame(kContinuation, false, chunk); i++) {
     }
-    fragments.expect_closed("the fragmented message's close");
+    g_assert_cmpint(fragments.expect_closed("the fragmented message's close"), ==, 1009);
     call.still_relays("a fragmented oversize message");
   }
 
-  // A compressed frame (no extension was negotiated: a protocol error).
+  // A compression bomb: 64 MiB of zeros deflated into a frame of about
+  // 64 KiB with RSV1 set, though no extension was negotiated. Refused as a
+  // protocol error (1002) at its header, never inflated.
   {
     WsClient bomb(server.url());
-    bomb.send_frame(kText, true, std::string(64, '\0'), true);
-    bomb.expect_closed("the compressed frame's close");
-    call.still_relays("a compressed frame");
+    bomb.try_send_frame(kText, true, deflated_zeros(64 * 1024 * 1024), true);
+    g_assert_cmpint(bomb.expect_closed("the compression bomb's close"), ==, 1002);
+    call.still_relays("a compression bomb");
+  }
+
+  // One frame over the size limit (64 KiB): closed with 1009.
+  {
+    WsClient big(server.url());
+    big.login("big");
+    big.try_send_frame(kText, true, offer_json("alice", std::string(100 * 1024, 'a')));
+    g_assert_cmpint(big.expect_closed("the oversize message's close"), ==, 1009);
+    call.still_relays("an oversize message");
   }
 
   // A flood: rate-limited, then cut off; the call never notices.
@@ -206,7 +273,7 @@ void test_abuse_leaves_a_running_call_alone() {
     call.still_relays("another call's abrupt end");
   }
 
-  g_assert_cmpuint(call.checks, ==, 12); // every kind of abuse above was followed by a check
+  g_assert_cmpuint(call.checks, ==, 13); // every kind of abuse above was followed by a check
   g_assert_true(server.running());
   server.assert_log_clean();
 }

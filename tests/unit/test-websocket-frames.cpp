@@ -605,17 +605,54 @@ void test_message_of_exactly_the_limit_is_accepted() {
   expect("two messages of 1000 bytes", read_all(two, 1024), {text(joined), text(joined)});
 }
 
-void test_huge_lengths_do_not_wrap() {
+// A masked frame header whose length is written in the 16-bit (126) or
+// 64-bit (127) form, whatever the length: what header() never writes.
+std::string header_in_form(std::uint8_t form, std::uint64_t length) {
+  std::string bytes{char(kFinal | op(Opcode::kText)), char(kMaskBit | form)};
+  for (int shift = form == 126 ? 8 : 56; shift >= 0; shift -= 8)
+    bytes.push_back(char((length >> shift) & 0xff));
+  bytes.append(kKey.begin(), kKey.end());
+  return bytes;
+}
+
+void test_lengths_in_a_longer_form_than_needed_are_refused() {
+  struct {
+    std::uint8_t form;
+    std::uint64_t length;
+  } cases[] = {
+      {126, 0}, {126, 125}, {127, 0}, {127, 125}, {127, 126}, {127, 0xffff},
+  };
+  for (const auto &c : cases) {
+    std::string what = std::to_string(c.length) + " in the " + std::to_string(c.form) + " form";
+    // The limit is far above the length: the form alone is refused.
+    expect(what.c_str(), read_all(header_in_form(c.form, c.length), 1 << 20),
+           {bad(close_code::kProtocolError)});
+  }
+  // The shortest forms at their edges are read.
+  std::string payload = letters(0x10000);
+  std::string edge = header_in_form(127, payload.size());
+  for (std::size_t i = 0; i < payload.size(); i++)
+    edge.push_back(char(std::uint8_t(payload[i]) ^ kKey[i % 4]));
+  expect("65536 in the 64-bit form", read_all(edge, 1 << 20), {text(payload)});
+}
+
+void test_64_bit_lengths_with_the_top_bit_set_are_refused() {
+  // RFC 6455 5.2: "the most significant bit MUST be 0". Such a length is
+  // malformed (1002), not merely too big (1009), whatever the limit.
   for (std::uint64_t length :
        {std::uint64_t(1) << 63, (std::uint64_t(1) << 63) + 1, ~std::uint64_t(0)}) {
     std::string what = std::to_string(length) + "-byte frame header";
-    expect(what.c_str(), read_all(header(kFinal | op(Opcode::kText), length), 1024),
-           {bad(close_code::kTooBig)});
+    expect(what.c_str(), read_all(header_in_form(127, length), 1024),
+           {bad(close_code::kProtocolError)});
   }
-  // 1000 bytes joined, then a fragment whose length added to them is 24 modulo 2^64.
+  // The largest length allowed is only too big.
+  expect("2^63-1-byte frame header", read_all(header_in_form(127, ~std::uint64_t(0) >> 1), 1024),
+         {bad(close_code::kTooBig)});
+  // Nor does a fragment's length wrap the count of the bytes joined before it.
   std::string stream = fragment(Opcode::kText, letters(1000)) +
-                       header(kFinal | op(Opcode::kContinuation), ~std::uint64_t(0) - 999 + 24);
-  expect("a fragment that wraps the sum", read_all(stream, 1024), {bad(close_code::kTooBig)});
+                       header(op(Opcode::kContinuation), ~std::uint64_t(0) >> 1);
+  expect("a fragment of 2^63-1 bytes after 1000", read_all(stream, 1024),
+         {bad(close_code::kTooBig)});
 }
 
 // After a refusal
@@ -796,8 +833,10 @@ int main(int argc, char **argv) {
                   test_fragments_crossing_the_limit_are_refused_at_the_crossing_header);
   g_test_add_func("/websocket-frames/limit/exactly-the-limit-is-accepted",
                   test_message_of_exactly_the_limit_is_accepted);
-  g_test_add_func("/websocket-frames/limit/huge-lengths-do-not-wrap",
-                  test_huge_lengths_do_not_wrap);
+  g_test_add_func("/websocket-frames/refuse/length-in-a-longer-form-than-needed",
+                  test_lengths_in_a_longer_form_than_needed_are_refused);
+  g_test_add_func("/websocket-frames/refuse/64-bit-length-with-top-bit-set",
+                  test_64_bit_lengths_with_the_top_bit_set_are_refused);
   g_test_add_func("/websocket-frames/refuse/stays-refused", test_refused_stays_refused);
   g_test_add_func("/websocket-frames/write/final-unmasked-frames",
                   test_append_frame_writes_final_unmasked_frames);
