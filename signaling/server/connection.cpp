@@ -101,7 +101,12 @@ void Connection::on_message(bool text, std::string_view payload) {
   if (!admit_message())
     return;
   if (!text) {
-    g_message("connection %" G_GUINT64_FORMAT ": refused a binary message", id_);
+    // Logged once: a client may send them at its whole message rate.
+    if (!binary_logged_)
+      g_message("connection %" G_GUINT64_FORMAT " (%s): refused a binary message (and any more "
+                "it sends)",
+                id_, address_.c_str());
+    binary_logged_ = true;
     send(error_text(protocol::ErrorCode::kBadMessage,
                     "Binary messages are not accepted: send JSON text"));
     return;

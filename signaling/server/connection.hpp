@@ -71,6 +71,7 @@ private:
   gint64 tokens_at_us_; // when the bucket was last filled
   unsigned dropped_in_row_ = 0;
   gint64 last_rate_error_us_ = 0;
+  bool binary_logged_ = false;
   bool gone_ = false;
 };
 

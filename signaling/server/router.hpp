@@ -13,6 +13,7 @@
 #pragma once
 
 #include "directory.hpp"
+#include "log_throttle.hpp"
 #include "protocol/messages.hpp"
 #include "protocol/parse.hpp"
 #include "registry.hpp"
@@ -116,6 +117,10 @@ private:
   bool linked(const Session &session, const Target &target, const std::string &name) const;
   std::string peer_name(const Session &session) const;
 
+  // Logs why a client's message was refused: one line a second at most for
+  // each kind (each format), since a client can send refused messages at
+  // will (log_throttle.hpp).
+  void log_refusal(const char *format, ...) G_GNUC_PRINTF(2, 3);
   void send_error(ConnectionId to, protocol::ErrorCode code, std::string message,
                   const std::string &name = {});
   void refuse_login(ConnectionId to, protocol::ErrorCode code, const std::string &message);
@@ -153,6 +158,7 @@ private:
     gint64 ended_us;
   };
   std::unordered_map<std::string, std::vector<EndedCall>> ended_with_gone_;
+  std::unordered_map<const char *, LogThrottle> refusal_logs_; // by format: log_refusal()
 };
 
 } // namespace webrtccall::server

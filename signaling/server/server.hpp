@@ -10,6 +10,7 @@
 #include "connection.hpp"
 #include "directory.hpp"
 #include "limits.hpp"
+#include "log_throttle.hpp"
 #include "router.hpp"
 #include "socket_poller.hpp"
 
@@ -105,6 +106,11 @@ private:
   std::unordered_map<GSocketConnection *, std::unique_ptr<Accepted>> accepted_; // weak refs
   std::unordered_map<std::string, Accepted *> accepted_by_peer_; // "ip:port" -> entry
   std::unordered_map<std::string, unsigned> per_address_;        // "ip" -> open connections
+  // Connections refused or dropped before their WebSocket opened, a log line a second at most
+  // for each kind: those over a connection cap; and handshakes (TLS, HTTP upgrade) that fail,
+  // never come, or come from an origin not allowed.
+  LogThrottle capped_log_;
+  LogThrottle handshakes_log_;
   std::function<void()> stop_done_;
   GSourcePtr stop_deadline_;
   GSourcePtr turn_refresh_; // sends fresh TURN credentials (--turn-secret)

@@ -94,6 +94,14 @@ bool closed_by_server(GSocketConnection *connection, int timeout_ms) {
 
 const std::map<std::string, std::string> kNoHeaders;
 
+std::size_t count_lines(const std::string &log, const char *containing) {
+  std::size_t count = 0;
+  for (std::size_t at = log.find(containing); at != std::string::npos;
+       at = log.find(containing, at + 1))
+    count++;
+  return count;
+}
+
 // Waits until `count` more connections from this address would be served:
 // the server frees a connection's slot once its socket is gone, a moment
 // after the client's close.
@@ -122,6 +130,7 @@ void test_abuse_leaves_a_running_call_alone() {
   for (const std::string &option : flood_limits())
     options.push_back(option);
   ServerProcess server = ServerProcess::ours(options);
+  gint64 start_us = g_get_monotonic_time();
   RunningCall call(server);
   call.still_relays("setting up");
 
@@ -153,6 +162,7 @@ void test_abuse_leaves_a_running_call_alone() {
   {
     std::vector<std::unique_ptr<WsClient>> crowd;
     int refused = 0;
+    gint64 crowd_start_us = g_get_monotonic_time();
     for (int i = 0; i < 2000; i++) {
       auto client = std::make_unique<WsClient>(server.url(), kNoHeaders, true);
       if (client->ok())
@@ -162,6 +172,12 @@ void test_abuse_leaves_a_running_call_alone() {
     }
     g_assert_cmpuint(crowd.size(), ==, 256 - 2);
     g_assert_cmpint(refused, ==, 2000 - (256 - 2));
+    // Refusals are logged a line a second at most, not one each: a script
+    // must not be able to fill the server's log.
+    gint64 seconds = (g_get_monotonic_time() - crowd_start_us) / G_USEC_PER_SEC + 1;
+    std::size_t lines = count_lines(server.log(), "refused a connection from");
+    if (lines == 0 || gint64(lines) > seconds + 1)
+      g_error("%zu log lines for %d refusals in %" G_GINT64_FORMAT " s", lines, refused, seconds);
     call.still_relays("2,000 connections from one address");
   }
   wait_for_free_slots(server, 8);
@@ -199,6 +215,13 @@ void test_abuse_leaves_a_running_call_alone() {
   for (const auto &bad : malformed) {
     mallory.send_text(bad.text);
     expect_field(mallory, bad.reply_type, "code", bad.code);
+  }
+  // Refused messages by the hundred, replies unread: the server logs a line
+  // a second at most for them (asserted at the end).
+  {
+    WsClient noisy(server.url());
+    for (int i = 0; i < 150 && noisy.try_send_frame(kText, true, "{"); i++) {
+    }
   }
   call.still_relays("malformed messages");
 
@@ -276,6 +299,10 @@ void test_abuse_leaves_a_running_call_alone() {
   g_assert_cmpuint(call.checks, ==, 13); // every kind of abuse above was followed by a check
   g_assert_true(server.running());
   server.assert_log_clean();
+  gint64 seconds = (g_get_monotonic_time() - start_us) / G_USEC_PER_SEC + 1;
+  std::size_t lines = count_lines(server.log(), "refused a message:");
+  if (lines == 0 || gint64(lines) > seconds + 1)
+    g_error("%zu log lines of refused messages in %" G_GINT64_FORMAT " s", lines, seconds);
 }
 
 } // namespace
