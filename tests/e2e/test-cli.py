@@ -184,6 +184,13 @@ def decoded(path):
             log.count("a: last-message = chain"))
 
 
+def check_decodes(path, width, height):
+    """The recording decodes to pictures of `width` x `height`, and to sound."""
+    frames, w, h, audio = decoded(path)
+    check((w, h) == (width, height) and frames > 0 and audio > 0,
+          "%s decodes to %d frames of %dx%d and %d audio buffers" % (path, frames, w, h, audio))
+
+
 def free_port():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -283,10 +290,7 @@ def readme_commands(folder):
             for each in (alice, bob):
                 if each:
                     each.stop()
-        frames, width, height, audio = decoded(recording)
-        check((width, height) == (320, 240) and frames > 0 and audio > 0,
-              "%s decodes to %d frames of %dx%d and %d audio buffers" % (
-                  recording, frames, width, height, audio))
+        check_decodes(recording, 320, 240)
 
 
 def declined_at_the_prompt(folder):
@@ -450,10 +454,7 @@ def other_codecs_and_busy(folder):
                 for each in (alice, bob, carol):
                     if each:
                         each.stop()
-        frames, width, height, audio = decoded(recording)
-        check((width, height) == (320, 240) and frames > 0 and audio > 0,
-              "%s decodes to %d frames of %dx%d and %d audio buffers" % (
-                  recording, frames, width, height, audio))
+        check_decodes(recording, 320, 240)
 
 
 def no_common_codec(folder):
