@@ -347,6 +347,11 @@ def bad_usage(folder):
         (["--user", "bob", "--server", "http://x"], "--server must be a ws://"),
         (["--user", "bob", "--record", os.path.join(folder, "absent", "x.mkv")],
          "does not exist"),
+        # A camera or microphone that is not there (none is, here), before any connection.
+        (["--user", "bob", "--video", "/dev/video9"], '--video: no camera or file named '
+                                                      '"/dev/video9"'),
+        (["--user", "bob", "--video", "test", "--audio", "Studio Mic"],
+         '--audio: no microphone or file named "Studio Mic"'),
     ]
     for args, message in cases:
         cli = Cli("cli " + " ".join(args), args)

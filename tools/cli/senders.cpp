@@ -171,8 +171,11 @@ bool video_branch(const Options &o, const Devices &devices, Branch &branch, std:
     break;
   case SourceChoice::Kind::kDevice:
     camera = find_device(devices.cameras, o.video.value);
-    if (!camera && g_str_has_prefix(o.video.value.c_str(), "/dev/video")) {
+    if (!camera && g_str_has_prefix(o.video.value.c_str(), "/dev/video") &&
+        g_file_test(o.video.value.c_str(), G_FILE_TEST_EXISTS)) {
       // No v4l2 device provider (or it skipped the node): open it directly.
+      // A node that is not there is bad usage, said below, not a device
+      // that fails once the call's pipeline starts.
       branch.head = "v4l2src device=" + o.video.value;
       branch.tail = camera_caps + branch.tail;
       from = "the camera " + o.video.value;
