@@ -19,9 +19,10 @@ std::string error_text(protocol::ErrorCode code, std::string message) {
 } // namespace
 
 Connection::Connection(ConnectionId id, std::string address, GIOStream *stream, int fd, bool tls,
-                       const Limits &limits, SocketPoller &poller, ConnectionOwner &owner)
-    : id_(id), address_(std::move(address)), limits_(limits), poller_(poller), owner_(owner),
-      socket_(stream, fd, tls, limits.max_message_bytes, poller, *this),
+                       const Limits &limits, SocketPoller &poller, ClientLog &log,
+                       ConnectionOwner &owner)
+    : id_(id), address_(std::move(address)), limits_(limits), poller_(poller), log_(log),
+      owner_(owner), socket_(stream, fd, tls, limits.max_message_bytes, poller, *this),
       last_seen_us_(g_get_monotonic_time()), tokens_(limits.message_burst),
       tokens_at_us_(last_seen_us_) {
   // Clients that connected in the same second (every client, after a
@@ -77,16 +78,18 @@ bool Connection::admit_message() {
   dropped_in_row_++;
   // A client that keeps sending after a whole burst was refused is flooding.
   if (dropped_in_row_ > limits_.message_burst) {
-    g_message("connection %" G_GUINT64_FORMAT " (%s): closing: message flood", id_,
-              address_.c_str());
+    log_.message(ClientLine::kFlood,
+                 "connection %" G_GUINT64_FORMAT " (%s): closing: message flood", id_,
+                 address_.c_str());
     close(websocket::close_code::kPolicyViolation, "message flood");
     return false;
   }
   // One error a second at most: the reply must not amplify the flood.
   if (now - last_rate_error_us_ >= kSecondUs) {
     last_rate_error_us_ = now;
-    g_message("connection %" G_GUINT64_FORMAT " (%s): over %u messages a second; dropping", id_,
-              address_.c_str(), limits_.messages_per_second);
+    log_.message(ClientLine::kOverRate,
+                 "connection %" G_GUINT64_FORMAT " (%s): over %u messages a second; dropping", id_,
+                 address_.c_str(), limits_.messages_per_second);
     send(error_text(protocol::ErrorCode::kRateLimited,
                     "Too many messages: at most " + std::to_string(limits_.messages_per_second) +
                         " a second; messages are being dropped"));
@@ -103,9 +106,10 @@ void Connection::on_message(bool text, std::string_view payload) {
   if (!text) {
     // Logged once: a client may send them at its whole message rate.
     if (!binary_logged_)
-      g_message("connection %" G_GUINT64_FORMAT " (%s): refused a binary message (and any more "
-                "it sends)",
-                id_, address_.c_str());
+      log_.message(ClientLine::kBinaryMessage,
+                   "connection %" G_GUINT64_FORMAT " (%s): refused a binary message (and any "
+                   "more it sends)",
+                   id_, address_.c_str());
     binary_logged_ = true;
     send(error_text(protocol::ErrorCode::kBadMessage,
                     "Binary messages are not accepted: send JSON text"));
@@ -126,7 +130,8 @@ void Connection::on_closing() {
 
 void Connection::on_problem(const std::string &problem) {
   // Bad frames, oversize messages and resets are the client's doing, not ours.
-  g_message("connection %" G_GUINT64_FORMAT " (%s): %s", id_, address_.c_str(), problem.c_str());
+  log_.message(ClientLine::kConnectionProblem, "connection %" G_GUINT64_FORMAT " (%s): %s", id_,
+               address_.c_str(), problem.c_str());
 }
 
 void Connection::on_closed() {
@@ -139,8 +144,9 @@ void Connection::on_timer() {
   gint64 now = g_get_monotonic_time();
   guint timeout = limits_.keepalive_timeout_seconds;
   if (timeout > 0 && now - last_seen_us_ >= gint64(timeout) * kSecondUs) {
-    g_message("connection %" G_GUINT64_FORMAT " (%s): no pong for %u s; dropping it", id_,
-              address_.c_str(), timeout);
+    log_.message(ClientLine::kKeepaliveExpired,
+                 "connection %" G_GUINT64_FORMAT " (%s): no pong for %u s; dropping it", id_,
+                 address_.c_str(), timeout);
     close(websocket::close_code::kGoingAway, "keepalive timeout");
     return;
   }

@@ -2,6 +2,7 @@
 // Knows nothing of the protocol: complete text messages go to its owner.
 #pragma once
 
+#include "client_log.hpp"
 #include "limits.hpp"
 #include "registry.hpp"
 #include "socket_poller.hpp"
@@ -33,8 +34,9 @@ public:
 class Connection final : private WebSocketListener, private SocketPoller::Watcher {
 public:
   // `stream`: the upgraded HTTP connection (plain or TLS), `fd` its socket.
+  // `log`: the server's, shared by every connection (client_log.hpp).
   Connection(ConnectionId id, std::string address, GIOStream *stream, int fd, bool tls,
-             const Limits &limits, SocketPoller &poller, ConnectionOwner &owner);
+             const Limits &limits, SocketPoller &poller, ClientLog &log, ConnectionOwner &owner);
   ~Connection();
   Connection(const Connection &) = delete;
   Connection &operator=(const Connection &) = delete;
@@ -63,6 +65,7 @@ private:
   std::string address_;
   const Limits &limits_; // owned by the Server, which outlives us
   SocketPoller &poller_; // owned by the Server, which outlives us
+  ClientLog &log_;       // owned by the Server, which outlives us
   ConnectionOwner &owner_;
   WebSocket socket_;
   SocketPoller::Token keepalive_ = 0;

@@ -1,10 +1,9 @@
-// At most one log line a second for an event a client can repeat at will.
-//
-// A refused connection costs a script one connect() and the server one log
-// line: thousands a second from one address (server-abuse tries 2,000) would
-// fill the log and the disk under it, and bury everything else. Such lines
-// go through a LogThrottle: the first is written, the rest of that second
-// are counted, and the next line written says how many were left out.
+// At most one log line a second for an event a client can repeat at will:
+// the first is written, the rest of that second are counted, and the next
+// line written says how many were left out (client_log.hpp uses one for each
+// kind of line). A burst's count is said only with the next line of its
+// kind, which may come much later or never: the first line of the burst
+// shows that it began.
 #pragma once
 
 #include <glib.h>

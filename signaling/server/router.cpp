@@ -6,7 +6,6 @@
 #include <glib.h>
 
 #include <algorithm>
-#include <cstdarg>
 #include <set>
 
 namespace webrtccall::server {
@@ -51,9 +50,11 @@ void Router::received(ConnectionId from, const ClientMessage &message) {
     if (pending->second.queued.size() < kMaxQueuedWhileClaiming)
       pending->second.queued.push_back(message);
     else
-      log_refusal("connection %" G_GUINT64_FORMAT ": dropped a message sent before its login's "
-                  "answer: too many waiting",
-                  from);
+      client_log_.message(ClientLine::kDroppedBeforeLogin,
+                          "connection %" G_GUINT64_FORMAT
+                          ": dropped a message sent before its login's "
+                          "answer: too many waiting",
+                          from);
     return;
   }
   if (auto held = held_.find(from); held != held_.end()) {
@@ -106,8 +107,9 @@ void Router::on_lookup_result(const std::string &name, const std::optional<std::
 }
 
 void Router::refused(ConnectionId from, const ParseError &error) {
-  log_refusal("connection %" G_GUINT64_FORMAT ": refused a message: %s", from,
-              error.message.c_str());
+  client_log_.message(ClientLine::kMessageRefused,
+                      "connection %" G_GUINT64_FORMAT ": refused a message: %s", from,
+                      error.message.c_str());
   // A refused login is still a login reply, so the tutorial's client shows it.
   if (error.type == "login") {
     outbox_.send(from, LoginResult{false, error.code, error.message, kProtocolVersion, {}, {}});
@@ -205,7 +207,8 @@ void Router::refresh_ice_servers() {
 }
 
 void Router::refuse_login(ConnectionId to, ErrorCode code, const std::string &message) {
-  log_refusal("connection %" G_GUINT64_FORMAT ": login refused: %s", to, message.c_str());
+  client_log_.message(ClientLine::kLoginRefused,
+                      "connection %" G_GUINT64_FORMAT ": login refused: %s", to, message.c_str());
   outbox_.send(to, LoginResult{false, code, message, kProtocolVersion, {}, {}});
 }
 
@@ -515,8 +518,9 @@ void Router::received_remote(const ClusterMessage &envelope, const ClientMessage
 
 void Router::refuse_remote(const ClusterMessage &envelope, ErrorCode code,
                            const std::string &message) {
-  log_refusal("refused a message from \"%s\" on another instance: %s", envelope.from.c_str(),
-              message.c_str());
+  client_log_.message(ClientLine::kRefusedOnOtherServer,
+                      "refused a message from \"%s\" on another instance: %s",
+                      envelope.from.c_str(), message.c_str());
   directory_.send(envelope.from_instance,
                   ClusterMessage{envelope.to, directory_.instance(), envelope.from,
                                  Error{message, code, envelope.to}});
@@ -629,19 +633,6 @@ void Router::on_name_lost(const std::string &name) {
                              "from Redis");
 }
 
-void Router::log_refusal(const char *format, ...) {
-  // Each kind of refusal (each line's format, a string literal) has its own
-  // throttle, so a flood of one kind hides no other.
-  auto left_out = refusal_logs_[format].admit(g_get_monotonic_time());
-  if (!left_out)
-    return; // formatted only when written
-  va_list args;
-  va_start(args, format);
-  g_autofree char *text = g_strdup_vprintf(format, args);
-  va_end(args);
-  g_message("%s%s", text, LogThrottle::left_out_note(*left_out).c_str());
-}
-
 void Router::send_error(ConnectionId to, ErrorCode code, std::string message,
                         const std::string &name) {
   outbox_.send(to, Error{std::move(message), code, name_problem(name) ? "" : name});
@@ -658,15 +649,17 @@ Router::Target Router::addressee(ConnectionId from, const std::string &name) {
     return Target{0, *instance};
   if (auto found = found_.find(name); found != found_.end())
     return Target{0, found->second};
-  log_refusal("connection %" G_GUINT64_FORMAT ": no user %s", from, quoted(name).c_str());
+  client_log_.message(ClientLine::kUnknownUser, "connection %" G_GUINT64_FORMAT ": no user %s",
+                      from, quoted(name).c_str());
   send_error(from, ErrorCode::kUnknownUser, "User " + quoted(name) + " is not logged in", name);
   return Target{};
 }
 
 void Router::refuse_outside_call(ConnectionId from, std::string_view what,
                                  const std::string &name) {
-  log_refusal("connection %" G_GUINT64_FORMAT ": refused %.*s outside a call", from,
-              int(what.size()), what.data());
+  client_log_.message(ClientLine::kOutsideCall,
+                      "connection %" G_GUINT64_FORMAT ": refused %.*s outside a call", from,
+                      int(what.size()), what.data());
   send_error(from, ErrorCode::kNotInCall,
              "You are not in a call with " + quoted(name) + ": " + std::string(what) +
                  " is refused",

@@ -12,8 +12,8 @@
 // (tests/unit/test-router-cluster.cpp).
 #pragma once
 
+#include "client_log.hpp"
 #include "directory.hpp"
-#include "log_throttle.hpp"
 #include "protocol/messages.hpp"
 #include "protocol/parse.hpp"
 #include "registry.hpp"
@@ -117,10 +117,6 @@ private:
   bool linked(const Session &session, const Target &target, const std::string &name) const;
   std::string peer_name(const Session &session) const;
 
-  // Logs why a client's message was refused: one line a second at most for
-  // each kind (each format), since a client can send refused messages at
-  // will (log_throttle.hpp).
-  void log_refusal(const char *format, ...) G_GNUC_PRINTF(2, 3);
   void send_error(ConnectionId to, protocol::ErrorCode code, std::string message,
                   const std::string &name = {});
   void refuse_login(ConnectionId to, protocol::ErrorCode code, const std::string &message);
@@ -158,7 +154,7 @@ private:
     gint64 ended_us;
   };
   std::unordered_map<std::string, std::vector<EndedCall>> ended_with_gone_;
-  std::unordered_map<const char *, LogThrottle> refusal_logs_; // by format: log_refusal()
+  ClientLog client_log_; // why clients' messages were refused: a line a second per kind
 };
 
 } // namespace webrtccall::server

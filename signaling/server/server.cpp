@@ -181,18 +181,18 @@ gboolean Server::on_incoming(GSocketService *, GSocketConnection *socket, GObjec
   std::string address = address_string(remote, false);
   const Limits &limits = self->options_.limits;
   if (self->accepted_.size() >= limits.max_connections) {
-    if (auto left_out = self->capped_log_.admit(g_get_monotonic_time()))
-      g_message("refused a connection from %s: %u connections are open (--max-connections)%s",
-                address.c_str(), limits.max_connections,
-                LogThrottle::left_out_note(*left_out).c_str());
+    self->client_log_.message(ClientLine::kConnectionOverCap,
+                              "refused a connection from %s: %u connections are open "
+                              "(--max-connections)",
+                              address.c_str(), limits.max_connections);
     return TRUE;
   }
   unsigned &from_address = self->per_address_[address];
   if (from_address >= limits.max_connections_per_address) {
-    if (auto left_out = self->capped_log_.admit(g_get_monotonic_time()))
-      g_message("refused a connection from %s: it has %u open "
-                "(--max-connections-per-address)%s",
-                address.c_str(), from_address, LogThrottle::left_out_note(*left_out).c_str());
+    self->client_log_.message(ClientLine::kConnectionOverCap,
+                              "refused a connection from %s: it has %u open "
+                              "(--max-connections-per-address)",
+                              address.c_str(), from_address);
     return TRUE;
   }
   from_address++;
@@ -241,9 +241,10 @@ void Server::on_tls_handshake(GObject *tls, GAsyncResult *result, gpointer data)
   g_autoptr(GError) error = nullptr;
   if (g_tls_connection_handshake_finish(G_TLS_CONNECTION(tls), result, &error))
     accepted->server->serve(*accepted, G_IO_STREAM(tls));
-  else if (auto left_out = accepted->server->handshakes_log_.admit(g_get_monotonic_time()))
-    g_message("TLS handshake with %s failed: %s%s", accepted->peer.c_str(), error->message,
-              LogThrottle::left_out_note(*left_out).c_str());
+  else
+    accepted->server->client_log_.message(ClientLine::kTlsFailed,
+                                          "TLS handshake with %s failed: %s",
+                                          accepted->peer.c_str(), error->message);
   g_object_unref(tls); // SoupServer holds its own reference while serving
 }
 
@@ -273,10 +274,10 @@ void Server::forget(Accepted *accepted) {
 
 gboolean Server::on_handshake_deadline(gpointer data) {
   auto *accepted = static_cast<Accepted *>(data);
-  if (auto left_out = accepted->server->handshakes_log_.admit(g_get_monotonic_time()))
-    g_message("closing the connection from %s: no WebSocket upgrade within %u s%s",
-              accepted->peer.c_str(), accepted->server->options_.limits.handshake_timeout_seconds,
-              LogThrottle::left_out_note(*left_out).c_str());
+  accepted->server->client_log_.message(
+      ClientLine::kHandshakeMissing,
+      "closing the connection from %s: no WebSocket upgrade within %u s", accepted->peer.c_str(),
+      accepted->server->options_.limits.handshake_timeout_seconds);
   g_io_stream_close(G_IO_STREAM(accepted->socket), nullptr, nullptr);
   return G_SOURCE_REMOVE;
 }
@@ -329,10 +330,9 @@ void Server::upgrade(SoupServerMessage *message) {
   if (!origin_allowed(message)) {
     const char *origin =
         soup_message_headers_get_one(soup_server_message_get_request_headers(message), "Origin");
-    if (auto left_out = handshakes_log_.admit(g_get_monotonic_time()))
-      g_message("refused a WebSocket from %s: origin %s is not in --allowed-origin%s",
-                soup_server_message_get_remote_host(message), origin,
-                LogThrottle::left_out_note(*left_out).c_str());
+    client_log_.message(ClientLine::kHandshakeRefused,
+                        "refused a WebSocket from %s: origin %s is not in --allowed-origin",
+                        soup_server_message_get_remote_host(message), origin);
     respond_text(message, SOUP_STATUS_FORBIDDEN, "text/plain",
                  "This page's origin may not use this signaling server.\n");
     return;
@@ -340,10 +340,8 @@ void Server::upgrade(SoupServerMessage *message) {
   // No extensions offered: permessage-deflate stays off, since libsoup 3.2
   // checks the size limit before inflating (a compression bomb).
   if (!soup_websocket_server_process_handshake(message, nullptr, nullptr, nullptr, nullptr)) {
-    if (auto left_out = handshakes_log_.admit(g_get_monotonic_time()))
-      g_message("refused a bad WebSocket handshake from %s%s",
-                soup_server_message_get_remote_host(message),
-                LogThrottle::left_out_note(*left_out).c_str());
+    client_log_.message(ClientLine::kHandshakeRefused, "refused a bad WebSocket handshake from %s",
+                        soup_server_message_get_remote_host(message));
     return; // libsoup set the 400 response
   }
   g_signal_connect(message, "wrote-informational", G_CALLBACK(on_upgrade_written), this);
@@ -368,8 +366,9 @@ void Server::on_upgrade_written(SoupServerMessage *message, gpointer data) {
   int fd = g_socket_get_fd(g_socket_connection_get_socket(accepted->second->socket));
   g_autoptr(GIOStream) stream = soup_server_message_steal_connection(message);
   g_info("connection %" G_GUINT64_FORMAT ": WebSocket from %s", id, peer.c_str());
-  auto connection = std::make_unique<Connection>(id, peer, stream, fd, bool(self->certificate_),
-                                                 self->options_.limits, *self->poller_, *self);
+  auto connection =
+      std::make_unique<Connection>(id, peer, stream, fd, bool(self->certificate_),
+                                   self->options_.limits, *self->poller_, self->client_log_, *self);
   Connection *added = connection.get();
   self->connections_.emplace(id, std::move(connection));
   if (self->options_.greeting)

@@ -6,11 +6,11 @@
 // calls start(): libsoup objects are not thread-safe.
 #pragma once
 
+#include "client_log.hpp"
 #include "common/gobject_ptr.hpp"
 #include "connection.hpp"
 #include "directory.hpp"
 #include "limits.hpp"
-#include "log_throttle.hpp"
 #include "router.hpp"
 #include "socket_poller.hpp"
 
@@ -101,16 +101,14 @@ private:
   GObjectPtr<GTlsCertificate> certificate_; // when serving TLS
   guint16 port_ = 0;
   ConnectionId next_id_ = 1;
+  // Lines clients cause, the connections' too: a line a second per kind. Before the
+  // connections: it outlives them.
+  ClientLog client_log_;
   std::unique_ptr<SocketPoller> poller_; // made by start(); outlives connections_
   std::unordered_map<ConnectionId, std::unique_ptr<Connection>> connections_;
   std::unordered_map<GSocketConnection *, std::unique_ptr<Accepted>> accepted_; // weak refs
   std::unordered_map<std::string, Accepted *> accepted_by_peer_; // "ip:port" -> entry
   std::unordered_map<std::string, unsigned> per_address_;        // "ip" -> open connections
-  // Connections refused or dropped before their WebSocket opened, a log line a second at most
-  // for each kind: those over a connection cap; and handshakes (TLS, HTTP upgrade) that fail,
-  // never come, or come from an origin not allowed.
-  LogThrottle capped_log_;
-  LogThrottle handshakes_log_;
   std::function<void()> stop_done_;
   GSourcePtr stop_deadline_;
   GSourcePtr turn_refresh_; // sends fresh TURN credentials (--turn-secret)

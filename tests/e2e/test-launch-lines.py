@@ -20,6 +20,9 @@ import time
 ROOT = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
 DOCUMENTS = ["README.md", "docs/element.md"]
 CALL_SECONDS = 8  # long enough for the call to start on a loaded machine before the hang-up
+# How long each process may take to end after the hang-up: a deadline, stretched as every test's
+# are under the sanitizers (tests/lib/wait_deadline.hpp).
+WAIT_SCALE = float(os.environ.get("WEBRTCCALL_TEST_WAIT_SCALE", "1"))
 
 
 def launch_lines(path):
@@ -74,7 +77,7 @@ def run_call(commands, url, callee_first):
     results = {}
     for name, process in processes.items():
         try:
-            output, _ = process.communicate(timeout=20)
+            output, _ = process.communicate(timeout=20 * WAIT_SCALE)
         except subprocess.TimeoutExpired:
             process.kill()
             output, _ = process.communicate()

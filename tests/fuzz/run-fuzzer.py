@@ -80,7 +80,9 @@ class Target:
         if os.waitid(os.P_PID, self.process.pid, os.WEXITED | os.WNOHANG | os.WNOWAIT):
             return False
         if not self.stopped and self.cpu_seconds() >= seconds:
-            self.process.send_signal(signal.SIGUSR1)
+            # os.kill, not Popen.send_signal, which polls first and could reap a fuzzer that
+            # just ended, losing its status. Unreaped, its pid cannot have been reused.
+            os.kill(self.process.pid, signal.SIGUSR1)
             self.stopped = True
         return True
 

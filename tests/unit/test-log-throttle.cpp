@@ -1,12 +1,17 @@
 // The server's throttle for log lines a client can repeat at will
 // (signaling/server/log_throttle.hpp): one a second, the next counting those
-// left out.
+// left out; and ClientLog, which keeps one for each kind of line
+// (client_log.hpp).
+#include "client_log.hpp"
 #include "log_throttle.hpp"
 
 #include <glib.h>
 
 #include <string>
+#include <vector>
 
+using webrtccall::server::ClientLine;
+using webrtccall::server::ClientLog;
 using webrtccall::server::LogThrottle;
 
 namespace {
@@ -53,6 +58,30 @@ void test_left_out_note() {
   g_assert_cmpstr(some.c_str(), ==, " (1746 more like it since the last line)");
 }
 
+// The messages logged, as GLib's writer got them.
+std::vector<std::string> logged;
+
+GLogWriterOutput keep_message(GLogLevelFlags level, const GLogField *fields, gsize count,
+                              gpointer) {
+  if (level & G_LOG_LEVEL_MESSAGE)
+    for (gsize i = 0; i < count; i++)
+      if (g_strcmp0(fields[i].key, "MESSAGE") == 0)
+        logged.emplace_back(static_cast<const char *>(fields[i].value));
+  return G_LOG_WRITER_HANDLED;
+}
+
+void test_each_kind_has_its_own_throttle() {
+  logged.clear();
+  ClientLog log;
+  for (int i = 0; i < 100; i++)
+    log.message(ClientLine::kConnectionOverCap, "refused connection %d", i);
+  // Another kind in the same second is written: a flood of one hides no other.
+  log.message(ClientLine::kLoginRefused, "login refused for %s", "alice");
+  g_assert_cmpuint(logged.size(), ==, 2);
+  g_assert_cmpstr(logged[0].c_str(), ==, "refused connection 0");
+  g_assert_cmpstr(logged[1].c_str(), ==, "login refused for alice");
+}
+
 } // namespace
 
 int main(int argc, char **argv) {
@@ -60,5 +89,8 @@ int main(int argc, char **argv) {
   g_test_add_func("/log-throttle/one-line-a-second", test_one_line_a_second);
   g_test_add_func("/log-throttle/first-line-at-time-zero", test_first_line_at_time_zero);
   g_test_add_func("/log-throttle/left-out-note", test_left_out_note);
+  g_log_set_writer_func(keep_message, nullptr, nullptr);
+  g_test_add_func("/log-throttle/client-log/each-kind-has-its-own-throttle",
+                  test_each_kind_has_its_own_throttle);
   return g_test_run();
 }
