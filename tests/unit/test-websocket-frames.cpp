@@ -628,7 +628,7 @@ void test_lengths_in_a_longer_form_than_needed_are_refused() {
     expect(what.c_str(), read_all(header_in_form(c.form, c.length), 1 << 20),
            {bad(close_code::kProtocolError)});
   }
-  // The shortest forms at their edges are read.
+  // The smallest length the 64-bit form may carry is read in it.
   std::string payload = letters(0x10000);
   std::string edge = header_in_form(127, payload.size());
   for (std::size_t i = 0; i < payload.size(); i++)
@@ -648,7 +648,8 @@ void test_64_bit_lengths_with_the_top_bit_set_are_refused() {
   // The largest length allowed is only too big.
   expect("2^63-1-byte frame header", read_all(header_in_form(127, ~std::uint64_t(0) >> 1), 1024),
          {bad(close_code::kTooBig)});
-  // Nor does a fragment's length wrap the count of the bytes joined before it.
+  // A fragment of the largest length after 1000 bytes joined is too big too
+  // (with the top bit refused, their sum cannot wrap around 2^64).
   std::string stream = fragment(Opcode::kText, letters(1000)) +
                        header(op(Opcode::kContinuation), ~std::uint64_t(0) >> 1);
   expect("a fragment of 2^63-1 bytes after 1000", read_all(stream, 1024),
