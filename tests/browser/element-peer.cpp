@@ -32,6 +32,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <utility>
 
 using namespace webrtccall::test;
 
@@ -241,55 +242,51 @@ bool set_state(Peer &peer, GstState state) {
   return true;
 }
 
-// What every rtpjitterbuffer in the pipeline (inside webrtcbin's rtpbin: one
-// a received stream) counted, summed: what the network tests read to show
-// that packets were lost and asked for again (NACK), and that the
-// retransmissions (RTX) filled the gaps.
-void report_jitter_buffers(GstElement *pipeline) {
+// What the rtpjitterbuffers in the pipeline (inside webrtcbin's rtpbin: one a
+// received stream) counted, summed: what the network tests read to show that
+// packets were lost and asked for again (NACK), and that the retransmissions
+// (RTX) filled the gaps.
+struct JitterBufferTotals {
   guint64 buffers = 0, pushed = 0, lost = 0, requests = 0, recovered = 0;
-  GstIterator *elements = gst_bin_iterate_recurse(GST_BIN(pipeline));
-  GValue item = G_VALUE_INIT;
-  bool done = false;
-  while (!done) {
-    switch (gst_iterator_next(elements, &item)) {
-    case GST_ITERATOR_OK: {
-      auto *element = GST_ELEMENT(g_value_get_object(&item));
-      GstElementFactory *factory = gst_element_get_factory(element);
-      if (factory && g_strcmp0(GST_OBJECT_NAME(factory), "rtpjitterbuffer") == 0) {
-        GstStructure *stats = nullptr;
-        g_object_get(element, "stats", &stats, nullptr);
-        guint64 value = 0;
-        buffers++;
-        if (stats && gst_structure_get_uint64(stats, "num-pushed", &value))
-          pushed += value;
-        if (stats && gst_structure_get_uint64(stats, "num-lost", &value))
-          lost += value;
-        if (stats && gst_structure_get_uint64(stats, "rtx-count", &value))
-          requests += value;
-        if (stats && gst_structure_get_uint64(stats, "rtx-success-count", &value))
-          recovered += value;
-        if (stats)
-          gst_structure_free(stats);
-      }
-      g_value_reset(&item);
-      break;
-    }
-    case GST_ITERATOR_RESYNC: // the pipeline changed under us: count again
-      gst_iterator_resync(elements);
-      buffers = pushed = lost = requests = recovered = 0;
-      break;
-    default:
-      done = true;
-    }
+};
+
+void add_jitter_buffer(const GValue *item, gpointer data) {
+  auto &totals = *static_cast<JitterBufferTotals *>(data);
+  totals.buffers++;
+  GstStructure *stats = nullptr;
+  g_object_get(g_value_get_object(item), "stats", &stats, nullptr);
+  if (!stats)
+    return;
+  const std::pair<const char *, guint64 JitterBufferTotals::*> fields[] = {
+      {"num-pushed", &JitterBufferTotals::pushed},
+      {"num-lost", &JitterBufferTotals::lost},
+      {"rtx-count", &JitterBufferTotals::requests},
+      {"rtx-success-count", &JitterBufferTotals::recovered},
+  };
+  for (const auto &[name, total] : fields) {
+    guint64 value = 0;
+    if (gst_structure_get_uint64(stats, name, &value))
+      totals.*total += value;
   }
-  g_value_unset(&item);
-  gst_iterator_free(elements);
+  gst_structure_free(stats);
+}
+
+void report_jitter_buffers(GstElement *pipeline) {
+  JitterBufferTotals totals;
+  GstIterator *buffers =
+      gst_bin_iterate_all_by_element_factory_name(GST_BIN(pipeline), "rtpjitterbuffer");
+  // The pipeline changed under us (a stream came or went): count again.
+  while (gst_iterator_foreach(buffers, add_jitter_buffer, &totals) == GST_ITERATOR_RESYNC) {
+    gst_iterator_resync(buffers);
+    totals = {};
+  }
+  gst_iterator_free(buffers);
   emit("jitter-buffers", [&](JsonBuilder *b) {
-    member(b, "buffers", gint64(buffers));
-    member(b, "pushed", gint64(pushed));
-    member(b, "lost", gint64(lost));
-    member(b, "rtx_requests", gint64(requests));
-    member(b, "rtx_recovered", gint64(recovered));
+    member(b, "buffers", gint64(totals.buffers));
+    member(b, "pushed", gint64(totals.pushed));
+    member(b, "lost", gint64(totals.lost));
+    member(b, "rtx_requests", gint64(totals.requests));
+    member(b, "rtx_recovered", gint64(totals.recovered));
   });
 }
 

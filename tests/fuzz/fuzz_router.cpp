@@ -24,6 +24,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <set>
 #include <string>
 #include <string_view>
@@ -51,7 +52,6 @@ struct Relayed {
   ConnectionId to;
   const char *type;
   std::string sender; // the name it carries as its sender's
-  bool leave;
 };
 
 class CheckingOutbox : public Outbox {
@@ -64,13 +64,13 @@ public:
       fail("sent to connection %" G_GUINT64_FORMAT ", which is gone", to);
     (void)serialize(message);
     if (const auto *offer = std::get_if<Offer>(&message))
-      relayed.push_back({to, "offer", offer->name, false});
+      relayed.push_back({to, "offer", offer->name});
     else if (const auto *answer = std::get_if<Answer>(&message))
-      relayed.push_back({to, "answer", answer->name, false});
+      relayed.push_back({to, "answer", answer->name});
     else if (const auto *candidate = std::get_if<Candidate>(&message))
-      relayed.push_back({to, "candidate", candidate->name, false});
+      relayed.push_back({to, "candidate", candidate->name});
     else if (const auto *leave = std::get_if<Leave>(&message))
-      relayed.push_back({to, "leave", leave->name, true});
+      relayed.push_back({to, "leave", leave->name});
   }
   void close(ConnectionId connection, const std::string &) override { open.erase(connection); }
 };
@@ -129,7 +129,7 @@ void check_relays(const Router &router, const Actor &actor, const std::vector<Re
            r.sender.c_str());
     if (r.to == actor.connection)
       fail("a %s from \"%s\" was relayed back to its sender", r.type, actor.name.c_str());
-    if (r.leave) {
+    if (std::strcmp(r.type, "leave") == 0) {
       // The call's other party hears that it is over, no one else.
       if (r.to != actor.peer)
         fail("\"%s\" left a call, and connection %" G_GUINT64_FORMAT

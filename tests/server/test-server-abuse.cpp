@@ -94,12 +94,20 @@ bool closed_by_server(GSocketConnection *connection, int timeout_ms) {
 
 const std::map<std::string, std::string> kNoHeaders;
 
-std::size_t count_lines(const std::string &log, const char *containing) {
-  std::size_t count = 0;
+// The server logged lines containing `containing` since `since_us`, but a
+// line a second at most (signaling/server/client_log.hpp), however many
+// times it met what they report.
+void expect_logged_a_line_a_second(const ServerProcess &server, const char *containing,
+                                   gint64 since_us) {
+  gint64 seconds = (g_get_monotonic_time() - since_us) / G_USEC_PER_SEC + 1;
+  std::string log = server.log();
+  gint64 lines = 0;
   for (std::size_t at = log.find(containing); at != std::string::npos;
        at = log.find(containing, at + 1))
-    count++;
-  return count;
+    lines++;
+  if (lines == 0 || lines > seconds + 1)
+    g_error("%" G_GINT64_FORMAT " log lines with \"%s\" in %" G_GINT64_FORMAT " s", lines,
+            containing, seconds);
 }
 
 // Waits until `count` more connections from this address would be served:
@@ -177,10 +185,7 @@ void test_abuse_leaves_a_running_call_alone() {
     g_assert_cmpint(refused, ==, 2000 - int(crowd.size()));
     // Refusals are logged a line a second at most, not one each: a script
     // must not be able to fill the server's log.
-    gint64 seconds = (g_get_monotonic_time() - crowd_start_us) / G_USEC_PER_SEC + 1;
-    std::size_t lines = count_lines(server.log(), "refused a connection from");
-    if (lines == 0 || gint64(lines) > seconds + 1)
-      g_error("%zu log lines for %d refusals in %" G_GINT64_FORMAT " s", lines, refused, seconds);
+    expect_logged_a_line_a_second(server, "refused a connection from", crowd_start_us);
     call.still_relays("2,000 connections from one address");
   }
   wait_for_free_slots(server, 8);
@@ -302,10 +307,7 @@ void test_abuse_leaves_a_running_call_alone() {
   g_assert_cmpuint(call.checks, ==, 13); // every kind of abuse above was followed by a check
   g_assert_true(server.running());
   server.assert_log_clean();
-  gint64 seconds = (g_get_monotonic_time() - start_us) / G_USEC_PER_SEC + 1;
-  std::size_t lines = count_lines(server.log(), "refused a message:");
-  if (lines == 0 || gint64(lines) > seconds + 1)
-    g_error("%zu log lines of refused messages in %" G_GINT64_FORMAT " s", lines, seconds);
+  expect_logged_a_line_a_second(server, "refused a message:", start_us);
 }
 
 } // namespace
