@@ -1,6 +1,10 @@
 #include "jitter_buffers.hpp"
 
+#include "debug.hpp"
+
+#include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <condition_variable>
 #include <cstdlib>
 #include <cstring>
@@ -97,6 +101,81 @@ std::set<guint32> ssrcs_with_nack(const GstSDPMessage *description) {
   return ssrcs;
 }
 
+// Browsers' wait before the round trip is known (libwebrtc's NACK module).
+constexpr guint kRetryWaitUnknownRttMs = 100;
+// Never asking again sooner than this, however short the round trip: on
+// loopback the reports give 0 ms.
+constexpr guint kRetryWaitMinMs = 10;
+
+guint JitterBufferSetup::retry_wait_ms(double rtt_ms) {
+  if (rtt_ms < 0)
+    return kRetryWaitUnknownRttMs;
+  // A quarter over the round trip: the answer's own jitter, and the peer's
+  // time to send it.
+  return std::max(kRetryWaitMinMs, guint(std::ceil(rtt_ms * 1.25)));
+}
+
+void JitterBufferSetup::on_new_jitter_buffer(Shared &shared, GstElement *jitterbuffer, guint ssrc) {
+  if (g_object_class_find_property(G_OBJECT_GET_CLASS(jitterbuffer), "faststart-min-packets")) {
+    g_object_set(jitterbuffer, "faststart-min-packets", 2u, nullptr);
+    start_on_first_burst(jitterbuffer);
+  }
+  std::lock_guard<std::mutex> guard(shared.lock);
+  if (!shared.ssrcs.count(ssrc))
+    return;
+  g_object_set(jitterbuffer, "do-retransmission", TRUE, "rtx-min-retry-timeout",
+               gint(shared.retry_ms), nullptr);
+  shared.retransmitting.push_back(std::make_unique<WeakJitterBuffer>(jitterbuffer));
+}
+
+// An RTCP packet came from the peer's `ssrc`; when it had a report block on
+// one of our streams, rtpsession worked the round trip out of it.
+void JitterBufferSetup::on_report(Shared &shared, GstElement *rtpbin, guint session, guint ssrc) {
+  GObject *rtp_session = nullptr;
+  g_signal_emit_by_name(rtpbin, "get-internal-session", session, &rtp_session);
+  if (!rtp_session)
+    return;
+  GObject *source = nullptr;
+  g_signal_emit_by_name(rtp_session, "get-source-by-ssrc", ssrc, &source);
+  g_object_unref(rtp_session);
+  if (!source)
+    return;
+  GstStructure *stats = nullptr;
+  g_object_get(source, "stats", &stats, nullptr);
+  g_object_unref(source);
+  gboolean have_report_block = FALSE;
+  guint round_trip = 0;  // 1/65536 s, as in RTCP
+  guint last_report = 0; // LSR: when our last sender report they had was sent
+  // A block written before the peer had any sender report of ours has an
+  // LSR of 0, and rtpsession then gives a round trip of 0: not a measure.
+  bool known =
+      stats &&
+      gst_structure_get(stats, "have-rb", G_TYPE_BOOLEAN, &have_report_block, "rb-round-trip",
+                        G_TYPE_UINT, &round_trip, "rb-lsr", G_TYPE_UINT, &last_report, nullptr) &&
+      have_report_block && last_report != 0;
+  if (stats)
+    gst_structure_free(stats);
+  if (!known)
+    return;
+  guint wait_ms = retry_wait_ms(round_trip * 1000.0 / 65536);
+  std::lock_guard<std::mutex> guard(shared.lock);
+  if (wait_ms == shared.retry_ms)
+    return;
+  GST_DEBUG_OBJECT(rtpbin, "round trip %.1f ms: lost packets asked for again after %u ms",
+                   round_trip * 1000.0 / 65536, wait_ms);
+  shared.retry_ms = wait_ms;
+  auto &buffers = shared.retransmitting;
+  for (auto it = buffers.begin(); it != buffers.end();) {
+    if (GstElement *jitterbuffer = (*it)->get()) {
+      g_object_set(jitterbuffer, "rtx-min-retry-timeout", gint(wait_ms), nullptr);
+      gst_object_unref(jitterbuffer);
+      ++it;
+    } else {
+      it = buffers.erase(it);
+    }
+  }
+}
+
 bool JitterBufferSetup::watch(GstElement *webrtcbin, bool lip_sync) {
   GstElement *rtpbin = gst_bin_get_by_name(GST_BIN(webrtcbin), "rtpbin");
   if (!rtpbin)
@@ -105,24 +184,22 @@ bool JitterBufferSetup::watch(GstElement *webrtcbin, bool lip_sync) {
   // max-ts-offset (when it is not 0): at 1 ns, every offset is ignored.
   if (!lip_sync && g_object_class_find_property(G_OBJECT_GET_CLASS(rtpbin), "max-ts-offset"))
     g_object_set(rtpbin, "max-ts-offset", gint64(1), nullptr);
+  using SharedRef = std::shared_ptr<Shared>;
+  auto free_shared = [](gpointer data, GClosure *) { delete static_cast<SharedRef *>(data); };
   // Connected after webrtcbin's own handler (made with webrtcbin), so it has
   // the last word.
   g_signal_connect_data(
       rtpbin, "new-jitterbuffer",
       G_CALLBACK(+[](GstElement *, GstElement *jitterbuffer, guint, guint ssrc, gpointer data) {
-        if (g_object_class_find_property(G_OBJECT_GET_CLASS(jitterbuffer),
-                                         "faststart-min-packets")) {
-          g_object_set(jitterbuffer, "faststart-min-packets", 2u, nullptr);
-          start_on_first_burst(jitterbuffer);
-        }
-        Shared &shared = **static_cast<std::shared_ptr<Shared> *>(data);
-        std::lock_guard<std::mutex> guard(shared.lock);
-        if (shared.ssrcs.count(ssrc))
-          g_object_set(jitterbuffer, "do-retransmission", TRUE, nullptr);
+        on_new_jitter_buffer(**static_cast<SharedRef *>(data), jitterbuffer, ssrc);
       }),
-      new std::shared_ptr<Shared>(shared_),
-      [](gpointer data, GClosure *) { delete static_cast<std::shared_ptr<Shared> *>(data); },
-      GConnectFlags(0));
+      new SharedRef(shared_), free_shared, GConnectFlags(0));
+  g_signal_connect_data(
+      rtpbin, "on-ssrc-active",
+      G_CALLBACK(+[](GstElement *rtpbin, guint session, guint ssrc, gpointer data) {
+        on_report(**static_cast<SharedRef *>(data), rtpbin, session, ssrc);
+      }),
+      new SharedRef(shared_), free_shared, GConnectFlags(0));
   gst_object_unref(rtpbin);
   return true;
 }

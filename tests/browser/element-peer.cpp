@@ -18,7 +18,8 @@
 //   media {video: {...}, audio: {...}}       twice a second while in a call: what the src
 //                                            pads delivered, measured (see report_media)
 //   jitter-buffers {buffers, pushed, lost,   after the command: the call's jitter buffers'
-//     rtx_requests, rtx_recovered}           stats summed (losses asked for again, recovered)
+//     late, rtx_requests, rtx_recovered,     stats summed (losses asked for again, recovered),
+//     retry_wait_ms, video {...}, audio {...}} in all and by media
 //   command {command, ok}                    a command was carried out, or not understood
 #include "call_endpoint.hpp"
 #include "picture.hpp"
@@ -243,50 +244,108 @@ bool set_state(Peer &peer, GstState state) {
 }
 
 // What the rtpjitterbuffers in the pipeline (inside webrtcbin's rtpbin: one a
-// received stream) counted, summed: what the network tests read to show that
-// packets were lost and asked for again (NACK), and that the retransmissions
-// (RTX) filled the gaps.
+// received stream) counted, summed by media: what the network tests read to
+// show that packets were lost and asked for again (NACK), and that the
+// retransmissions (RTX) filled the gaps.
 struct JitterBufferTotals {
-  guint64 buffers = 0, pushed = 0, lost = 0, requests = 0, recovered = 0;
+  guint64 buffers = 0, pushed = 0, lost = 0, late = 0, requests = 0, recovered = 0;
+  gint64 retry_wait_ms = -1; // the longest wait before asking again; -1: never asks
 };
 
-void add_jitter_buffer(const GValue *item, gpointer data) {
-  auto &totals = *static_cast<JitterBufferTotals *>(data);
-  totals.buffers++;
-  GstStructure *stats = nullptr;
-  g_object_get(g_value_get_object(item), "stats", &stats, nullptr);
-  if (!stats)
-    return;
-  const std::pair<const char *, guint64 JitterBufferTotals::*> fields[] = {
-      {"num-pushed", &JitterBufferTotals::pushed},
-      {"num-lost", &JitterBufferTotals::lost},
-      {"rtx-count", &JitterBufferTotals::requests},
-      {"rtx-success-count", &JitterBufferTotals::recovered},
-  };
-  for (const auto &[name, total] : fields) {
-    guint64 value = 0;
-    if (gst_structure_get_uint64(stats, name, &value))
-      totals.*total += value;
+struct JitterBufferReport {
+  JitterBufferTotals all, video, audio;
+};
+
+// "video" or "audio": what the jitter buffer's stream is, read from the caps
+// of the payload demuxer after it (the jitter buffer's own caps carry only
+// the SSRC); nullptr for a stream that has not reached it.
+const char *media_of(GstElement *jitterbuffer) {
+  g_autoptr(GstPad) src = gst_element_get_static_pad(jitterbuffer, "src");
+  g_autoptr(GstPad) peer = src ? gst_pad_get_peer(src) : nullptr;
+  g_autoptr(GstElement) demuxer = peer ? gst_pad_get_parent_element(peer) : nullptr;
+  if (!demuxer)
+    return nullptr;
+  const char *found = nullptr;
+  GST_OBJECT_LOCK(demuxer);
+  for (GList *pad = demuxer->srcpads; pad && !found; pad = pad->next) {
+    g_autoptr(GstCaps) caps = gst_pad_get_current_caps(GST_PAD(pad->data));
+    const char *media = caps && !gst_caps_is_empty(caps)
+                            ? gst_structure_get_string(gst_caps_get_structure(caps, 0), "media")
+                            : nullptr;
+    if (g_strcmp0(media, "video") == 0)
+      found = "video";
+    else if (g_strcmp0(media, "audio") == 0)
+      found = "audio";
   }
-  gst_structure_free(stats);
+  GST_OBJECT_UNLOCK(demuxer);
+  return found;
+}
+
+void add_jitter_buffer(const GValue *item, gpointer data) {
+  auto &report = *static_cast<JitterBufferReport *>(data);
+  auto *jitterbuffer = GST_ELEMENT(g_value_get_object(item));
+  GstStructure *stats = nullptr;
+  g_object_get(jitterbuffer, "stats", &stats, nullptr);
+  const char *media = media_of(jitterbuffer);
+  JitterBufferTotals *kinds[] = {&report.all, g_strcmp0(media, "video") == 0   ? &report.video
+                                              : g_strcmp0(media, "audio") == 0 ? &report.audio
+                                                                               : nullptr};
+  gboolean asks = FALSE;
+  gint retry_wait_ms = -1;
+  g_object_get(jitterbuffer, "do-retransmission", &asks, "rtx-min-retry-timeout", &retry_wait_ms,
+               nullptr);
+  for (JitterBufferTotals *totals : kinds) {
+    if (!totals)
+      continue;
+    totals->buffers++;
+    if (asks)
+      totals->retry_wait_ms = std::max(totals->retry_wait_ms, gint64(retry_wait_ms));
+    const std::pair<const char *, guint64 JitterBufferTotals::*> fields[] = {
+        {"num-pushed", &JitterBufferTotals::pushed},
+        {"num-lost", &JitterBufferTotals::lost},
+        {"num-late", &JitterBufferTotals::late},
+        {"rtx-count", &JitterBufferTotals::requests},
+        {"rtx-success-count", &JitterBufferTotals::recovered},
+    };
+    for (const auto &[name, total] : fields) {
+      guint64 value = 0;
+      if (stats && gst_structure_get_uint64(stats, name, &value))
+        totals->*total += value;
+    }
+  }
+  if (stats)
+    gst_structure_free(stats);
+}
+
+void add_totals(JsonBuilder *b, const JitterBufferTotals &totals) {
+  member(b, "buffers", gint64(totals.buffers));
+  member(b, "pushed", gint64(totals.pushed));
+  member(b, "lost", gint64(totals.lost));
+  member(b, "late", gint64(totals.late));
+  member(b, "rtx_requests", gint64(totals.requests));
+  member(b, "rtx_recovered", gint64(totals.recovered));
+  member(b, "retry_wait_ms", totals.retry_wait_ms);
 }
 
 void report_jitter_buffers(GstElement *pipeline) {
-  JitterBufferTotals totals;
+  JitterBufferReport report;
   GstIterator *buffers =
       gst_bin_iterate_all_by_element_factory_name(GST_BIN(pipeline), "rtpjitterbuffer");
   // The pipeline changed under us (a stream came or went): count again.
-  while (gst_iterator_foreach(buffers, add_jitter_buffer, &totals) == GST_ITERATOR_RESYNC) {
+  while (gst_iterator_foreach(buffers, add_jitter_buffer, &report) == GST_ITERATOR_RESYNC) {
     gst_iterator_resync(buffers);
-    totals = {};
+    report = {};
   }
   gst_iterator_free(buffers);
   emit("jitter-buffers", [&](JsonBuilder *b) {
-    member(b, "buffers", gint64(totals.buffers));
-    member(b, "pushed", gint64(totals.pushed));
-    member(b, "lost", gint64(totals.lost));
-    member(b, "rtx_requests", gint64(totals.requests));
-    member(b, "rtx_recovered", gint64(totals.recovered));
+    add_totals(b, report.all);
+    for (const auto &[name, totals] :
+         {std::pair{"video", &report.video}, {"audio", &report.audio}}) {
+      json_builder_set_member_name(b, name);
+      json_builder_begin_object(b);
+      add_totals(b, *totals);
+      json_builder_end_object(b);
+    }
   });
 }
 

@@ -158,6 +158,14 @@ void test_video_and_audio_both_ways() {
       property_of_each<gboolean>(alice.call(), "rtpjitterbuffer", "do-retransmission");
   g_assert_cmpuint(std::count(nack.begin(), nack.end(), true), >=, 1);
   g_assert_cmpuint(std::count(nack.begin(), nack.end(), false), >=, 1);
+  // Those that ask wait a round trip before asking again: browsers' 100 ms
+  // until the peer's reports give it, then the 10 ms floor on loopback; not
+  // rtpjitterbuffer's own -1 (40 ms, then a too short estimate).
+  std::vector<gint> retry_waits =
+      property_of_each<gint>(alice.call(), "rtpjitterbuffer", "rtx-min-retry-timeout");
+  g_assert_cmpuint(std::count_if(retry_waits.begin(), retry_waits.end(),
+                                 [](gint ms) { return ms == 100 || ms == 10; }),
+                   ==, std::count(nack.begin(), nack.end(), true));
   std::vector<gboolean> keyframes =
       property_of_each<gboolean>(alice.call(), "rtpvp8depay", "request-keyframe");
   g_assert_cmpuint(keyframes.size(), ==, 1);

@@ -13,6 +13,9 @@
 #include <condition_variable>
 #include <mutex>
 
+// jitter_buffers.cpp logs to the element's category, which the plugin defines.
+GST_DEBUG_CATEGORY(gst_webrtc_call_debug);
+
 using namespace webrtccall;
 
 namespace {
@@ -119,6 +122,7 @@ void test_without_it_the_stream_waits_for_the_latency() {
 
 int main(int argc, char **argv) {
   gst_init(&argc, &argv);
+  GST_DEBUG_CATEGORY_INIT(gst_webrtc_call_debug, "webrtccall", 0, "webrtccall (test)");
   g_test_init(&argc, &argv, nullptr);
   g_test_add_func("/jitter-buffer-start/burst-starts-the-stream", test_burst_starts_the_stream);
   g_test_add_func("/jitter-buffer-start/without-it-the-stream-waits-for-the-latency",

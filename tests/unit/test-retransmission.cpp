@@ -1,11 +1,15 @@
 // Which of the peer's streams the element asks to resend lost packets
-// (gst/jitter_buffers.hpp): the SSRCs of m-lines with generic NACK.
+// (gst/jitter_buffers.hpp): the SSRCs of m-lines with generic NACK; and how
+// long it waits before asking again.
 #include "jitter_buffers.hpp"
 
 #include <gst/gst.h>
 
 #include <set>
 #include <string>
+
+// jitter_buffers.cpp logs to the element's category, which the plugin defines.
+GST_DEBUG_CATEGORY(gst_webrtc_call_debug);
 
 using namespace webrtccall;
 
@@ -74,13 +78,29 @@ void test_malformed_ssrcs_are_skipped() {
   g_assert_true(ssrcs.count(2222)); // from its msid line
 }
 
+// How long a jitter buffer waits before asking again: browsers' 100 ms while
+// the round trip is unknown, then the round trip and a quarter, never under
+// 10 ms (loopback's reports give 0).
+void test_asked_again_after_a_round_trip() {
+  g_assert_cmpuint(JitterBufferSetup::retry_wait_ms(-1), ==, 100);
+  g_assert_cmpuint(JitterBufferSetup::retry_wait_ms(0), ==, 10);
+  g_assert_cmpuint(JitterBufferSetup::retry_wait_ms(7.9), ==, 10);
+  g_assert_cmpuint(JitterBufferSetup::retry_wait_ms(200), ==, 250);
+  g_assert_cmpuint(JitterBufferSetup::retry_wait_ms(200.5), ==, 251);
+  g_assert_cmpuint(JitterBufferSetup::retry_wait_ms(1000), ==, 1250);
+}
+
 } // namespace
 
 int main(int argc, char **argv) {
+  gst_init(&argc, &argv);
+  GST_DEBUG_CATEGORY_INIT(gst_webrtc_call_debug, "webrtccall", 0, "webrtccall (test)");
   g_test_init(&argc, &argv, nullptr);
   g_test_add_func("/retransmission/video-with-nack-only", test_video_with_nack_only);
   g_test_add_func("/retransmission/pli-alone-is-not-nack-and-wildcard-is",
                   test_pli_alone_is_not_nack_and_wildcard_is);
   g_test_add_func("/retransmission/malformed-ssrcs-are-skipped", test_malformed_ssrcs_are_skipped);
+  g_test_add_func("/retransmission/asked-again-after-a-round-trip",
+                  test_asked_again_after_a_round_trip);
   return g_test_run();
 }
