@@ -287,14 +287,14 @@ void add_jitter_buffer(const GValue *item, gpointer data) {
   GstStructure *stats = nullptr;
   g_object_get(jitterbuffer, "stats", &stats, nullptr);
   const char *media = media_of(jitterbuffer);
-  JitterBufferTotals *kinds[] = {&report.all, g_strcmp0(media, "video") == 0   ? &report.video
-                                              : g_strcmp0(media, "audio") == 0 ? &report.audio
-                                                                               : nullptr};
+  JitterBufferTotals *of_media = g_strcmp0(media, "video") == 0   ? &report.video
+                                 : g_strcmp0(media, "audio") == 0 ? &report.audio
+                                                                  : nullptr;
   gboolean asks = FALSE;
   gint retry_wait_ms = -1;
   g_object_get(jitterbuffer, "do-retransmission", &asks, "rtx-min-retry-timeout", &retry_wait_ms,
                nullptr);
-  for (JitterBufferTotals *totals : kinds) {
+  for (JitterBufferTotals *totals : {&report.all, of_media}) {
     if (!totals)
       continue;
     totals->buffers++;

@@ -159,12 +159,14 @@ void test_video_and_audio_both_ways() {
   g_assert_cmpuint(std::count(nack.begin(), nack.end(), true), >=, 1);
   g_assert_cmpuint(std::count(nack.begin(), nack.end(), false), >=, 1);
   // Those that ask wait a round trip before asking again: browsers' 100 ms
-  // until the peer's reports give it, then the 10 ms floor on loopback; not
-  // rtpjitterbuffer's own -1 (40 ms, then a too short estimate).
+  // until the peer's reports give it, then the round trip and a quarter, at
+  // least 10 ms; not rtpjitterbuffer's own -1 (40 ms, then a too short
+  // estimate). The round trip here is what RTCP measures through both
+  // pipelines as the call starts: a few ms, over 100 under the sanitizers.
   std::vector<gint> retry_waits =
       property_of_each<gint>(alice.call(), "rtpjitterbuffer", "rtx-min-retry-timeout");
   g_assert_cmpuint(std::count_if(retry_waits.begin(), retry_waits.end(),
-                                 [](gint ms) { return ms == 100 || ms == 10; }),
+                                 [](gint ms) { return ms >= 10 && ms <= 1000; }),
                    ==, std::count(nack.begin(), nack.end(), true));
   std::vector<gboolean> keyframes =
       property_of_each<gboolean>(alice.call(), "rtpvp8depay", "request-keyframe");
