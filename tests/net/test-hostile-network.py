@@ -180,15 +180,18 @@ def test_lossy_delayed_call():
             # a request or its retransmission was lost too, or came after the jitter buffer's
             # latency (webrtcbin's rtpsession sends requests in early RTCP, at a limited rate).
             assert video["rtx_recovered"] >= gaps / 3, \
-                "%s recovered %d of %d lost video packets" % (peer.label, video["rtx_recovered"], gaps)
+                "%s recovered %d of %d lost video packets" % (
+                    peer.label, video["rtx_recovered"], gaps)
             # Asked again about once per round trip, not every 40 ms (gst/jitter_buffers.hpp: it
             # was 8 requests for each lost packet, each answered by a retransmission).
             assert video["rtx_requests"] <= 5 * gaps, \
-                "%s asked %d times for %d lost video packets" % (peer.label, video["rtx_requests"], gaps)
+                "%s asked %d times for %d lost video packets" % (
+                    peer.label, video["rtx_requests"], gaps)
             # 100 ms until the peer's reports give the round trip: 200 ms and what both pipelines
             # add (a few ms; 24 under the sanitizers), and a quarter.
             assert video["retry_wait_ms"] == 100 or 250 <= video["retry_wait_ms"] <= 500, \
-                "%s asks again after %d ms, at 200 ms round trip" % (peer.label, video["retry_wait_ms"])
+                "%s asks again after %d ms, at 200 ms round trip" % (
+                    peer.label, video["retry_wait_ms"])
     finally:
         stop(alice, bob, server)
         network.close()
