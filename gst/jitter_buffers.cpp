@@ -157,12 +157,13 @@ void JitterBufferSetup::on_report(Shared &shared, GstElement *rtpbin, guint sess
     gst_structure_free(stats);
   if (!known)
     return;
-  guint wait_ms = retry_wait_ms(round_trip * 1000.0 / 65536);
+  double rtt_ms = round_trip * 1000.0 / 65536;
+  guint wait_ms = retry_wait_ms(rtt_ms);
   std::lock_guard<std::mutex> guard(shared.lock);
   if (wait_ms == shared.retry_ms)
     return;
-  GST_DEBUG_OBJECT(rtpbin, "round trip %.1f ms: lost packets asked for again after %u ms",
-                   round_trip * 1000.0 / 65536, wait_ms);
+  GST_DEBUG_OBJECT(rtpbin, "round trip %.1f ms: lost packets asked for again after %u ms", rtt_ms,
+                   wait_ms);
   shared.retry_ms = wait_ms;
   auto &buffers = shared.retransmitting;
   for (auto it = buffers.begin(); it != buffers.end();) {

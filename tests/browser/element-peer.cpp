@@ -252,6 +252,15 @@ struct JitterBufferTotals {
   gint64 retry_wait_ms = -1; // the longest wait before asking again; -1: never asks
 };
 
+// The jitter buffer's stats summed, and where each goes.
+constexpr std::pair<const char *, guint64 JitterBufferTotals::*> kStatsFields[] = {
+    {"num-pushed", &JitterBufferTotals::pushed},
+    {"num-lost", &JitterBufferTotals::lost},
+    {"num-late", &JitterBufferTotals::late},
+    {"rtx-count", &JitterBufferTotals::requests},
+    {"rtx-success-count", &JitterBufferTotals::recovered},
+};
+
 struct JitterBufferReport {
   JitterBufferTotals all, video, audio;
 };
@@ -300,14 +309,7 @@ void add_jitter_buffer(const GValue *item, gpointer data) {
     totals->buffers++;
     if (asks)
       totals->retry_wait_ms = std::max(totals->retry_wait_ms, gint64(retry_wait_ms));
-    const std::pair<const char *, guint64 JitterBufferTotals::*> fields[] = {
-        {"num-pushed", &JitterBufferTotals::pushed},
-        {"num-lost", &JitterBufferTotals::lost},
-        {"num-late", &JitterBufferTotals::late},
-        {"rtx-count", &JitterBufferTotals::requests},
-        {"rtx-success-count", &JitterBufferTotals::recovered},
-    };
-    for (const auto &[name, total] : fields) {
+    for (const auto &[name, total] : kStatsFields) {
       guint64 value = 0;
       if (stats && gst_structure_get_uint64(stats, name, &value))
         totals->*total += value;

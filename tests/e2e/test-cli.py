@@ -434,6 +434,9 @@ def other_codecs_and_busy(folder):
     nothing is shown, and the call goes on. alice sends auto, which on a machine without a
     camera or microphone (CI's) is the test sources. A third user who calls bob mid-call hears
     busy."""
+    # auto is the test sources on a machine without a camera or microphone (CI's); on one with
+    # them, test is asked for by name.
+    sources = "auto" if no_capture_devices() else "test"
     for codec, audio_codec, video_name, audio_name in (("vp9", "pcma", "VP9", "PCMA"),
                                                        ("h264", "pcmu", "H.264", "PCMU")):
         recording = os.path.join(folder, codec + ".mkv")
@@ -445,12 +448,9 @@ def other_codecs_and_busy(folder):
             alice = carol = None
             try:
                 bob.wait_line(r"^Waiting for a call\.")
-                # auto is the test sources on a machine without a camera or microphone (CI's);
-                # on one with them, test is asked for by name.
-                choice = "auto" if no_capture_devices() else "test"
                 alice = Cli("alice", ["--server", server.url, "--user", "alice", "--call", "bob",
-                                      "--headless"] + media + ["--video", choice, "--audio",
-                                                               choice])
+                                      "--headless"] + media + ["--video", sources, "--audio",
+                                                               sources])
                 for me, peer in ((alice, "bob"), (bob, "alice")):
                     me.wait_line(r"^In call with %s\.$" % peer)
                     me.wait_line(r"^Sending %s 320x240 from the test pattern and %s from a 440 Hz"
